@@ -1,0 +1,65 @@
+# paasdiag: see README.md. `make test` runs every test; `make demo` shows the controller
+# at work on a local control plane.
+
+# Tool versions. The envtest control plane's versions are pinned in
+# hack/envtest/*/go.mod.
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+
+# The envtest assets (kube-apiserver, etcd) built from Go modules by hack/envtest.sh;
+# the directory is named after a hash of the pins, so a change of pins rebuilds them.
+ENVTEST_ASSETS = $(shell hack/envtest.sh dir)
+
+GO_TEST_FLAGS ?= -count=1
+
+.PHONY: all
+all: generate manifests fmt vet build
+
+##@ Development
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object paths="./api/..."
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests from markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: fmt
+fmt: ## Run gofmt.
+	gofmt -l -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd for tests from Go modules (first time ~15 min).
+	hack/envtest.sh build
+
+.PHONY: test
+test: manifests generate fmt vet envtest ## Run unit and envtest integration tests.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager binary.
+	go build -o $(LOCALBIN)/manager .
+
+.PHONY: run
+run: manifests generate ## Run the manager against the cluster of the current kubeconfig.
+	go run . --leader-elect=false
+
+##@ Tools
+
+$(CONTROLLER_GEN):
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-12s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)

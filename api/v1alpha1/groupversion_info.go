@@ -1,0 +1,21 @@
+// Package v1alpha1 contains the PaaSDiagnosis API of the diagnosis.paasdiag.io group.
+//
+// +kubebuilder:object:generate=true
+// +groupName=diagnosis.paasdiag.io
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/scheme"
+)
+
+var (
+	// GroupVersion is the group and version of this API.
+	GroupVersion = schema.GroupVersion{Group: "diagnosis.paasdiag.io", Version: "v1alpha1"}
+
+	// SchemeBuilder registers the types of this API with a scheme.
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+
+	// AddToScheme adds the types of this API to a scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)

@@ -1,0 +1,491 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PaaSDiagnosisSpec declares which parts of a BlueKing PaaS 3.0 (bkpaas3) installation
+// to watch. Every check is optional; at least one must be configured. Secrets, Jobs and
+// Pods are always looked up in the diagnosis' own namespace.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.clusters) || (has(self.discoverClusters) && self.discoverClusters) || has(self.initialClusterState) || has(self.workerLogs) || has(self.instancePools)",message="configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs or instancePools"
+// +kubebuilder:validation:XValidation:rule="duration(self.timeout) < duration(self.interval)",message="timeout must be shorter than interval"
+// +kubebuilder:validation:XValidation:rule="!has(self.instancePools) || (has(self.platformDatabase) && has(self.platformDatabase.defaultDSNSecretRef))",message="instancePools needs platformDatabase.defaultDSNSecretRef (the bk_paas_ng database)"
+// +kubebuilder:validation:XValidation:rule="!(has(self.discoverClusters) && self.discoverClusters) || (has(self.platformDatabase) && has(self.platformDatabase.workloadsDSNSecretRef))",message="discoverClusters needs platformDatabase.workloadsDSNSecretRef (the bk_engine_ng database)"
+// +kubebuilder:validation:XValidation:rule="!has(self.initialClusterState) || !has(self.initialClusterState.verifyNodeLabels) || !self.initialClusterState.verifyNodeLabels || has(self.clusters) || (has(self.discoverClusters) && self.discoverClusters)",message="initialClusterState.verifyNodeLabels needs clusters or discoverClusters: the labels are read from the app clusters' nodes"
+type PaaSDiagnosisSpec struct {
+	// Interval is how often the diagnosis is evaluated. At least 10s.
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s')",message="interval must be at least 10s"
+	// +optional
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// Timeout is the deadline of each check in one evaluation. The probes inside a check
+	// (every API server, every query) run in parallel under it. A check that does not
+	// finish in time is reported Unknown with reason Timeout. Must be shorter than interval.
+	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms')",message="timeout must be at least 100ms"
+	// +optional
+	Timeout metav1.Duration `json:"timeout,omitempty"`
+
+	// Suspend stops evaluation while true. Status keeps the last verdict.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// Clusters are app clusters to probe with the platform's own credentials (error code
+	// 4313021). Every API server of every cluster is probed.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Clusters []ClusterTarget `json:"clusters,omitempty"`
+
+	// DiscoverClusters probes, in addition to clusters, every app cluster configured in
+	// the platform's workloads database (tables cluster_cluster and cluster_apiserver),
+	// with the credentials stored there. Needs platformDatabase.workloadsDSNSecretRef and,
+	// for encrypted credentials, platformDatabase.encryptionKeySecretRef.
+	// +optional
+	DiscoverClusters bool `json:"discoverClusters,omitempty"`
+
+	// CertificateExpiryWarning is how long before a client, CA or serving certificate
+	// expires that a Warning finding says the cluster will fail on that date.
+	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	CertificateExpiryWarning metav1.Duration `json:"certificateExpiryWarning,omitempty"`
+
+	// APIServerPodSelector selects the pods of the platform's apiserver processes
+	// (web and workers). With discoverClusters, a cluster row changed after these pods
+	// started is reported as RestartRequired: platform 1.6 and earlier cache cluster
+	// configuration per process. Unset: the check is skipped.
+	// +optional
+	APIServerPodSelector *metav1.LabelSelector `json:"apiServerPodSelector,omitempty"`
+
+	// PlatformDatabase gives read-only access to the platform's own MySQL databases.
+	// +optional
+	PlatformDatabase *PlatformDatabase `json:"platformDatabase,omitempty"`
+
+	// InitialClusterState checks the Helm hook Job that records the app clusters' initial
+	// state (step 2 of the 4313021 troubleshooting procedure).
+	// +optional
+	InitialClusterState *InitialClusterStateCheck `json:"initialClusterState,omitempty"`
+
+	// WorkerLogs scans the recent logs of the platform's worker pods for the errors that
+	// accompany 4313021 (step 3 of its troubleshooting procedure).
+	// +optional
+	WorkerLogs *WorkerLogsCheck `json:"workerLogs,omitempty"`
+
+	// InstancePools checks the pools of pre-created add-on service instances (4313022).
+	// Needs platformDatabase.defaultDSNSecretRef.
+	// +optional
+	InstancePools *InstancePoolsCheck `json:"instancePools,omitempty"`
+}
+
+// ClusterTarget is one app cluster as the platform sees it: its API servers and the
+// credentials the platform uses for it.
+type ClusterTarget struct {
+	// Name identifies the cluster in status and findings; use the platform's cluster name
+	// (for example default-main).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+	// +required
+	Name string `json:"name"`
+
+	// APIServers are the cluster's API server URLs; every one is probed, as the platform
+	// may pick any of them.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	// +required
+	APIServers []APIServerURL `json:"apiServers"`
+
+	// CredentialsSecretRef names a Secret in the diagnosis' namespace holding the
+	// platform's credentials for this cluster, in any combination the platform allows:
+	// ca.crt (PEM; without it TLS is not verified, as the platform does), tls.crt and
+	// tls.key (client certificate), token (bearer token).
+	// +required
+	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
+
+	// TLSServerName overrides the host name used to verify the API servers' serving
+	// certificates (the platform's assert_hostname / overridden_hostname).
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	TLSServerName string `json:"tlsServerName,omitempty"`
+}
+
+// APIServerURL is the https URL of a Kubernetes API server.
+// +kubebuilder:validation:MaxLength=2048
+// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''",message="API server URLs must be https URLs with a host, e.g. https://10.0.0.10:6443"
+type APIServerURL string
+
+// SecretReference names a Secret in the diagnosis' namespace.
+type SecretReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+	// +required
+	Name string `json:"name"`
+}
+
+// SecretKeyReference names one key of a Secret in the diagnosis' namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+	// +required
+	Name string `json:"name"`
+
+	// Key within the Secret's data.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern="^[-._a-zA-Z0-9]+$"
+	// +required
+	Key string `json:"key"`
+}
+
+// Cipher is the algorithm the platform encrypts credential columns with.
+// +kubebuilder:validation:Enum=Fernet;SM4CTR
+type Cipher string
+
+const (
+	// CipherFernet is blue-krill's default: values prefixed bkcrypt$.
+	CipherFernet Cipher = "Fernet"
+	// CipherSM4CTR is used when the platform runs with BK_CRYPTO_TYPE=SHANGMI: values
+	// prefixed sm4ctr$.
+	CipherSM4CTR Cipher = "SM4CTR"
+)
+
+// PlatformDatabase points at the platform's MySQL databases. Every access is read-only.
+type PlatformDatabase struct {
+	// DefaultDSNSecretRef selects a Secret key holding the DSN of the platform's default
+	// database (bk_paas_ng), in go-sql-driver form:
+	// user:password@tcp(host:3306)/bk_paas_ng. Used by instancePools.
+	// +optional
+	DefaultDSNSecretRef *SecretKeyReference `json:"defaultDSNSecretRef,omitempty"`
+
+	// WorkloadsDSNSecretRef selects a Secret key holding the DSN of the platform's
+	// workloads database (bk_engine_ng). Used by discoverClusters.
+	// +optional
+	WorkloadsDSNSecretRef *SecretKeyReference `json:"workloadsDSNSecretRef,omitempty"`
+
+	// EncryptionKeySecretRef selects a Secret key holding the platform's
+	// BKKRILL_ENCRYPT_SECRET_KEY, used to decrypt the cluster credentials stored in the
+	// workloads database.
+	// +optional
+	EncryptionKeySecretRef *SecretKeyReference `json:"encryptionKeySecretRef,omitempty"`
+
+	// Cipher is the platform's cipher. Values are recognised by their prefix
+	// (bkcrypt$ or sm4ctr$) in any case; this says which the key is meant for.
+	// +kubebuilder:default=Fernet
+	// +optional
+	Cipher Cipher `json:"cipher,omitempty"`
+}
+
+// DefaultInitialClusterStateJobName is the Job the seed's troubleshooting steps name.
+const DefaultInitialClusterStateJobName = "bkpaas3-apiserver-generate-initial-cluster-state"
+
+// InitialClusterStateCheck selects the Helm hook Job that generates the initial cluster
+// state. Give jobName or jobSelector, not both; with neither, the Job is
+// bkpaas3-apiserver-generate-initial-cluster-state.
+// +kubebuilder:validation:XValidation:rule="!(has(self.jobName) && has(self.jobSelector))",message="set jobName or jobSelector, not both"
+type InitialClusterStateCheck struct {
+	// JobName is the Job's name.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+
+	// JobSelector selects the Job by labels; the newest match is judged.
+	// +optional
+	JobSelector *metav1.LabelSelector `json:"jobSelector,omitempty"`
+
+	// VerifyNodeLabels also requires the app clusters' nodes to carry the eng-cstate-*
+	// labels the Job writes: the Job logs and swallows its errors, so it can succeed
+	// while writing nothing.
+	// +optional
+	VerifyNodeLabels bool `json:"verifyNodeLabels,omitempty"`
+}
+
+// WorkerLogsCheck selects worker pods and the log lines that reveal 4313021.
+type WorkerLogsCheck struct {
+	// PodSelector selects the worker pods (bkpaas3-apiserver-worker) whose logs are
+	// scanned.
+	// +required
+	PodSelector metav1.LabelSelector `json:"podSelector"`
+
+	// Container is the container whose logs are read; empty reads the pod's only or
+	// default container.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Container string `json:"container,omitempty"`
+
+	// Patterns are RE2 regular expressions; a log line matching any of them is a finding.
+	// +kubebuilder:default={"Reason: Forbidden","\\b403\\b","Can not get app cluster egress info"}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +optional
+	Patterns []string `json:"patterns,omitempty"`
+
+	// Window is how far back the logs are read.
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Window metav1.Duration `json:"window,omitempty"`
+
+	// LimitBytes bounds how many bytes of log are read per pod.
+	// +kubebuilder:default=1048576
+	// +kubebuilder:validation:Minimum=1024
+	// +kubebuilder:validation:Maximum=16777216
+	// +optional
+	LimitBytes int64 `json:"limitBytes,omitempty"`
+}
+
+// InstancePoolsCheck configures the pre-created instance pool check (4313022).
+type InstancePoolsCheck struct {
+	// MinAvailable is the number of available instances a plan should keep. Zero
+	// available is a failure (4313022); fewer than minAvailable but more than zero is a
+	// warning that the pool is about to run dry.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +optional
+	MinAvailable int32 `json:"minAvailable,omitempty"`
+
+	// Plans restricts the check to these plans; empty checks every active plan of every
+	// service whose provider is pool.
+	// +kubebuilder:validation:MaxItems=128
+	// +optional
+	Plans []PlanReference `json:"plans,omitempty"`
+}
+
+// PlanReference names one add-on service plan.
+type PlanReference struct {
+	// Service is the service's name (services_service.name), e.g. redis.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	Service string `json:"service"`
+
+	// Plan is the plan's name (services_plan.name), e.g. 0shared.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	Plan string `json:"plan"`
+
+	// Tenant restricts the plan to one tenant on multi-tenant platforms; empty matches
+	// every tenant.
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Tenant string `json:"tenant,omitempty"`
+}
+
+// PaaSDiagnosisStatus is the verdict of the latest evaluation.
+type PaaSDiagnosisStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// LastEvaluationTime is when the checks last ran.
+	// +optional
+	LastEvaluationTime *metav1.Time `json:"lastEvaluationTime,omitempty"`
+
+	// Codes are the platform error codes that a deploy would meet now, sorted.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Codes []string `json:"codes,omitempty"`
+
+	// CodeSummary is codes joined by commas, for the CODES printer column.
+	// +optional
+	CodeSummary string `json:"codeSummary,omitempty"`
+
+	// Conditions: Ready (every configured check passed), Stalled (the spec cannot be
+	// evaluated), and one per configured check: ClusterReachable,
+	// InitialClusterStateReady, WorkerLogsClean, InstancePoolAvailable.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Findings are what the checks found wrong or could not find out, most severe first.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Findings []Finding `json:"findings,omitempty"`
+
+	// Clusters are the per-API-server results of the cluster probe.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Clusters []ClusterStatus `json:"clusters,omitempty"`
+
+	// Pools are the per-plan counts of pre-created instances.
+	// +kubebuilder:validation:MaxItems=256
+	// +optional
+	Pools []PoolStatus `json:"pools,omitempty"`
+}
+
+// Severity says how bad a finding is.
+// +kubebuilder:validation:Enum=Error;Warning;Unknown
+type Severity string
+
+const (
+	// SeverityError is a problem a deploy meets now; its code is active.
+	SeverityError Severity = "Error"
+	// SeverityWarning is a problem a deploy will meet (a certificate about to expire, a
+	// pool about to run dry); it does not make Ready false.
+	SeverityWarning Severity = "Warning"
+	// SeverityUnknown means the check could not find out (a database down, a timeout);
+	// no code is claimed.
+	SeverityUnknown Severity = "Unknown"
+)
+
+// Finding is one thing a check found wrong, will go wrong, or could not find out.
+type Finding struct {
+	// Check identifies what was checked, e.g. cluster/default-main/https://10.0.0.10:6443
+	// or pool/redis/0shared/default.
+	// +kubebuilder:validation:MaxLength=512
+	Check string `json:"check"`
+
+	// Condition is the condition type the finding belongs to.
+	// +kubebuilder:validation:MaxLength=64
+	Condition string `json:"condition"`
+
+	// Severity is Error, Warning or Unknown.
+	Severity Severity `json:"severity"`
+
+	// Code is the platform error code, e.g. 4313021; empty when the finding claims none.
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	Code string `json:"code,omitempty"`
+
+	// Reason is a CamelCase reason, e.g. Forbidden or PoolEmpty.
+	// +kubebuilder:validation:MaxLength=64
+	Reason string `json:"reason"`
+
+	// Message says what was found, starting with the code and its text when there is one.
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message"`
+
+	// Remediation is the one-line next step for an operator.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Remediation string `json:"remediation,omitempty"`
+
+	// Since is when the finding was first seen in its current form.
+	Since metav1.Time `json:"since"`
+}
+
+// ClusterStatus is the result of probing one app cluster.
+type ClusterStatus struct {
+	// Name is the cluster's name.
+	Name string `json:"name"`
+
+	// Source is Spec for clusters listed in the spec and Discovered for clusters read
+	// from the platform's workloads database.
+	// +kubebuilder:validation:Enum=Spec;Discovered
+	Source string `json:"source"`
+
+	// APIServers are the per-API-server results.
+	// +optional
+	APIServers []APIServerStatus `json:"apiServers,omitempty"`
+}
+
+// APIServerStatus is the result of probing one API server of an app cluster.
+type APIServerStatus struct {
+	// URL of the API server.
+	URL string `json:"url"`
+
+	// Reachable is true when the platform's requests (list nodes, list namespaces)
+	// succeeded.
+	Reachable bool `json:"reachable"`
+
+	// Reason is the failure's reason when not reachable or not sufficient.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// ServerVersion is the API server's gitVersion.
+	// +optional
+	ServerVersion string `json:"serverVersion,omitempty"`
+
+	// Latency of the probe's requests.
+	// +optional
+	Latency *metav1.Duration `json:"latency,omitempty"`
+
+	// ServingCertificateNotAfter is the earliest expiry in the serving certificate chain.
+	// +optional
+	ServingCertificateNotAfter *metav1.Time `json:"servingCertificateNotAfter,omitempty"`
+
+	// ClientCertificateNotAfter is the expiry of the platform's client certificate.
+	// +optional
+	ClientCertificateNotAfter *metav1.Time `json:"clientCertificateNotAfter,omitempty"`
+}
+
+// PoolStatus counts the pre-created instances of one plan.
+type PoolStatus struct {
+	// Service is the service's name.
+	Service string `json:"service"`
+	// Plan is the plan's name.
+	Plan string `json:"plan"`
+	// Tenant is the plan's tenant; empty on platforms without tenants.
+	// +optional
+	Tenant string `json:"tenant,omitempty"`
+	// Available counts unallocated instances any app can get (allocation type fifo).
+	Available int32 `json:"available"`
+	// Policy counts unallocated instances reserved by a binding policy for matching apps.
+	// +optional
+	Policy int32 `json:"policy,omitempty"`
+	// Total counts every instance of the plan, allocated or not.
+	Total int32 `json:"total"`
+}
+
+// PaaSDiagnosis watches a bkpaas3 installation and reports, in the platform's own error
+// codes, why a deploy would fail before it does.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=pdiag,categories=paasdiag
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Codes",type=string,JSONPath=`.status.codeSummary`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Last Check",type=date,JSONPath=`.status.lastEvaluationTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+type PaaSDiagnosis struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec declares what to watch.
+	// +required
+	Spec PaaSDiagnosisSpec `json:"spec"`
+
+	// Status is the latest verdict.
+	// +optional
+	Status PaaSDiagnosisStatus `json:"status,omitempty"`
+}
+
+// PaaSDiagnosisList is a list of PaaSDiagnosis.
+//
+// +kubebuilder:object:root=true
+type PaaSDiagnosisList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PaaSDiagnosis `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&PaaSDiagnosis{}, &PaaSDiagnosisList{})
+}

@@ -1,0 +1,103 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+)
+
+// secretUse is one place the spec references a Secret.
+type secretUse struct {
+	name string
+	key  string // empty: the Secret as a whole
+	what string // what the Secret is for, for messages
+}
+
+// secretUses lists the Secrets the spec's enabled parts reference, in a stable order.
+// Secrets a disabled part names are not read.
+func secretUses(spec *v1alpha1.PaaSDiagnosisSpec) []secretUse {
+	var uses []secretUse
+	for _, c := range spec.Clusters {
+		uses = append(uses, secretUse{name: c.CredentialsSecretRef.Name, what: "credentials of cluster " + c.Name})
+	}
+	db := spec.PlatformDatabase
+	keyed := func(ref *v1alpha1.SecretKeyReference, what string) {
+		if ref != nil {
+			uses = append(uses, secretUse{name: ref.Name, key: ref.Key, what: what})
+		}
+	}
+	if db != nil && spec.InstancePools != nil {
+		keyed(db.DefaultDSNSecretRef, "DSN of the default database")
+	}
+	if db != nil && spec.DiscoverClusters {
+		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database")
+		keyed(db.EncryptionKeySecretRef, "the platform's encryption key")
+	}
+	return uses
+}
+
+// stallError says why a diagnosis cannot be evaluated as it stands.
+type stallError struct {
+	reason  string
+	message string
+}
+
+func (e *stallError) Error() string { return e.message }
+
+// resolveSecrets reads, by name and uncached, every Secret the spec uses. A missing
+// Secret or key, or one paasdiag may not read, is a stallError naming it; any other
+// failure is returned as is (transient). Secret values never reach an error message.
+func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, spec *v1alpha1.PaaSDiagnosisSpec) (check.Secrets, error) {
+	secrets := check.Secrets{}
+	for _, use := range secretUses(spec) {
+		data, read := secrets[use.name]
+		if !read {
+			var s corev1.Secret
+			err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: use.name}, &s)
+			switch {
+			case apierrors.IsNotFound(err):
+				return nil, &stallError{v1alpha1.ReasonSecretNotFound,
+					fmt.Sprintf("Secret %q (%s) not found in namespace %q", use.name, use.what, namespace)}
+			case apierrors.IsForbidden(err):
+				return nil, &stallError{v1alpha1.ReasonSecretUnreadable,
+					fmt.Sprintf("Secret %q (%s) cannot be read: paasdiag's service account is not allowed to get it", use.name, use.what)}
+			case err != nil:
+				return nil, fmt.Errorf("reading Secret %q: %w", use.name, err)
+			}
+			data = s.Data
+			if data == nil {
+				data = map[string][]byte{}
+			}
+			secrets[use.name] = data
+		}
+		if use.key != "" {
+			if _, ok := data[use.key]; !ok {
+				return nil, &stallError{v1alpha1.ReasonSecretKeyMissing,
+					fmt.Sprintf("Secret %q (%s) has no key %q; it has %s", use.name, use.what, use.key, keyList(data))}
+			}
+		}
+	}
+	return secrets, nil
+}
+
+// keyList names a Secret's keys (never its values) for messages.
+func keyList(data map[string][]byte) string {
+	if len(data) == 0 {
+		return "no keys"
+	}
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, fmt.Sprintf("%q", k))
+	}
+	sort.Strings(keys)
+	return "keys " + strings.Join(keys, ", ")
+}

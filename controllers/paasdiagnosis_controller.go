@@ -1,0 +1,190 @@
+// Package controllers holds the PaaSDiagnosis reconciler: it resolves a diagnosis'
+// inputs, runs its checks and folds their results into status. The checks themselves
+// live in internal/checks; the status logic in paasdiagnosis_status.go.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+)
+
+// PaaSDiagnosisReconciler evaluates PaaSDiagnosis objects on their interval.
+type PaaSDiagnosisReconciler struct {
+	// Client reads diagnoses (cached) and patches their status.
+	client.Client
+	// APIReader reads Secrets by name, uncached: paasdiag never lists or watches them.
+	APIReader client.Reader
+	// Checkers are every check paasdiag knows; each diagnosis runs the ones its spec
+	// enables.
+	Checkers []check.Checker
+	// Runner runs one evaluation's checks.
+	Runner check.Runner
+	// MaxConcurrentReconciles bounds how many diagnoses are evaluated at once.
+	MaxConcurrentReconciles int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=paasdiag-system,resources=leases,verbs=get;create;update
+
+// Reconcile evaluates one diagnosis if it is due and writes the verdict to status in
+// one patch.
+func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var d v1alpha1.PaaSDiagnosis
+	if err := r.Get(ctx, req.NamespacedName, &d); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !d.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	before := d.DeepCopy()
+	enabled := r.enabled(&d.Spec)
+	setInitialConditions(&d, enabled)
+	result, err := r.evaluate(ctx, &d, enabled)
+
+	if !equality.Semantic.DeepEqual(before.Status, d.Status) {
+		// A merge patch of status only: paasdiag is the status' sole writer, so there is
+		// nothing to conflict with, and a spec change meanwhile only triggers another
+		// reconcile.
+		if perr := r.Status().Patch(ctx, &d, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
+			return ctrl.Result{}, errors.Join(err, perr)
+		}
+	}
+	return result, err
+}
+
+// evaluate runs the checks if the diagnosis is due, leaving the verdict in d.Status.
+func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, enabled []check.Checker) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	if d.Spec.Suspend {
+		log.V(1).Info("Diagnosis is suspended")
+		return ctrl.Result{}, nil
+	}
+	now := r.now()
+	interval := d.Spec.Interval.Duration
+	if !r.due(d, now) {
+		next := d.Status.LastEvaluationTime.Add(interval)
+		return ctrl.Result{RequeueAfter: next.Sub(now) + r.jitter(interval)}, nil
+	}
+
+	for _, c := range enabled {
+		if v, ok := c.(check.Validator); ok {
+			if err := v.Validate(&d.Spec); err != nil {
+				setStalled(d, v1alpha1.ReasonInvalidSpec, err.Error())
+				return ctrl.Result{}, nil // only a spec change can help, and it triggers a reconcile
+			}
+		}
+	}
+
+	secrets, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec)
+	var stall *stallError
+	if errors.As(err, &stall) {
+		log.Info("Diagnosis is stalled", "reason", stall.reason, "message", stall.message)
+		setStalled(d, stall.reason, stall.message)
+		// Secrets are not watched (paasdiag reads only the ones named, by name), so look
+		// again after an interval.
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	start := r.now()
+	outcomes := r.Runner.Run(ctx, enabled, check.Target{Diagnosis: d, Secrets: secrets}, d.Spec.Timeout.Duration)
+	setEvaluated(d, outcomes, metav1.NewTime(start).Rfc3339Copy())
+	log.V(1).Info("Diagnosis evaluated", "ready", readyStatus(d), "codes", d.Status.Codes, "duration", r.now().Sub(start))
+	return ctrl.Result{RequeueAfter: interval + r.jitter(interval)}, nil
+}
+
+// due reports whether the diagnosis should be evaluated now: never evaluated, a new
+// generation, stalled (its Secrets may have appeared), or its interval has passed.
+func (r *PaaSDiagnosisReconciler) due(d *v1alpha1.PaaSDiagnosis, now time.Time) bool {
+	last := d.Status.LastEvaluationTime
+	if last == nil || d.Status.ObservedGeneration != d.Generation {
+		return true
+	}
+	if stalled := findCondition(d, v1alpha1.ConditionStalled); stalled != nil && stalled.Status == metav1.ConditionTrue {
+		return true
+	}
+	return !now.Before(last.Add(d.Spec.Interval.Duration))
+}
+
+// jitter spreads evaluations of diagnoses created together by up to 1% of the interval.
+func (r *PaaSDiagnosisReconciler) jitter(interval time.Duration) time.Duration {
+	if interval < 100 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(interval / 100)))
+}
+
+func (r *PaaSDiagnosisReconciler) enabled(spec *v1alpha1.PaaSDiagnosisSpec) []check.Checker {
+	var out []check.Checker
+	for _, c := range r.Checkers {
+		if c.Enabled(spec) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// forget releases what checkers keep for a deleted diagnosis.
+func (r *PaaSDiagnosisReconciler) forget(key types.NamespacedName) {
+	for _, c := range r.Checkers {
+		if f, ok := c.(check.Forgetter); ok {
+			f.Forget(key)
+		}
+	}
+}
+
+func (r *PaaSDiagnosisReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func readyStatus(d *v1alpha1.PaaSDiagnosis) metav1.ConditionStatus {
+	if c := findCondition(d, v1alpha1.ConditionReady); c != nil {
+		return c.Status
+	}
+	return metav1.ConditionUnknown
+}
+
+func findCondition(d *v1alpha1.PaaSDiagnosis, t string) *metav1.Condition {
+	return meta.FindStatusCondition(d.Status.Conditions, t)
+}
+
+// SetupWithManager registers the reconciler. Only spec changes (a new generation)
+// trigger a reconcile; the interval is kept with RequeueAfter, so paasdiag's own status
+// writes never cause another evaluation.
+func (r *PaaSDiagnosisReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.PaaSDiagnosis{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Named("paasdiagnosis").
+		Complete(r)
+}

@@ -1,0 +1,264 @@
+package controllers
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
+)
+
+// The pure status setters: each takes the diagnosis and what was learnt, and writes
+// status. None of them talks to a cluster, so they are table-tested without one.
+
+const (
+	maxFindings       = 100
+	maxMessageLength  = 1024
+	maxConditionLen   = 32768
+	findingsSeparator = "; "
+)
+
+// severityRank orders findings most severe first.
+var severityRank = map[v1alpha1.Severity]int{
+	v1alpha1.SeverityError:   0,
+	v1alpha1.SeverityUnknown: 1,
+	v1alpha1.SeverityWarning: 2,
+}
+
+// setInitialConditions gives every condition the diagnosis will carry a value on first
+// sight: Unknown/Evaluating until the checks have run. Conditions of checks the spec no
+// longer enables are removed.
+func setInitialConditions(d *v1alpha1.PaaSDiagnosis, enabled []check.Checker) {
+	owned := map[string]bool{v1alpha1.ConditionReady: true, v1alpha1.ConditionStalled: true}
+	for _, c := range enabled {
+		owned[c.Condition()] = true
+	}
+	for _, cond := range append([]metav1.Condition(nil), d.Status.Conditions...) {
+		if !owned[cond.Type] {
+			meta.RemoveStatusCondition(&d.Status.Conditions, cond.Type)
+		}
+	}
+	for t := range owned {
+		if meta.FindStatusCondition(d.Status.Conditions, t) == nil {
+			status := metav1.ConditionUnknown
+			if t == v1alpha1.ConditionStalled {
+				status = metav1.ConditionFalse
+			}
+			meta.SetStatusCondition(&d.Status.Conditions, metav1.Condition{
+				Type: t, Status: status, Reason: v1alpha1.ReasonEvaluating,
+				Message:            "not evaluated yet",
+				ObservedGeneration: d.Generation,
+			})
+		}
+	}
+	sortConditions(d.Status.Conditions)
+}
+
+// setStalled records that the spec cannot be evaluated: Stalled=True and Ready=False
+// with the same reason and message. Check conditions keep their last verdict, as it
+// is the best knowledge there is, but are no longer current.
+func setStalled(d *v1alpha1.PaaSDiagnosis, reason, message string) {
+	set(d, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
+	set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
+	d.Status.ObservedGeneration = d.Generation
+}
+
+// setEvaluated folds the outcomes of one evaluation into status: one condition per
+// check, the findings (keeping when each was first seen), the active codes, the
+// per-cluster and per-pool details, and Ready as their summary.
+func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, now metav1.Time) {
+	set(d, v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonSpecValid, "the spec can be evaluated")
+
+	previous := map[string]metav1.Time{}
+	for _, f := range d.Status.Findings {
+		previous[findingKey(f.Check, f.Reason, f.Code, f.Severity)] = f.Since
+	}
+	var findings []v1alpha1.Finding
+	var clusters []v1alpha1.ClusterStatus
+	var pools []v1alpha1.PoolStatus
+	for _, o := range outcomes {
+		r := o.Result
+		set(d, o.Checker.Condition(), conditionStatus(r.Status), r.Reason, r.Message)
+		for _, f := range r.Findings {
+			since, seen := previous[findingKey(f.Check, f.Reason, f.Code, f.Severity)]
+			if !seen {
+				since = now
+			}
+			findings = append(findings, v1alpha1.Finding{
+				Check:       truncate(f.Check, 512),
+				Condition:   o.Checker.Condition(),
+				Severity:    f.Severity,
+				Code:        f.Code,
+				Reason:      f.Reason,
+				Message:     truncate(f.Message, maxMessageLength),
+				Remediation: remediation(f.Code),
+				Since:       since,
+			})
+		}
+		clusters = append(clusters, r.Clusters...)
+		pools = append(pools, r.Pools...)
+	}
+	sortFindings(findings)
+	d.Status.Codes = activeCodes(findings)
+	d.Status.CodeSummary = strings.Join(d.Status.Codes, ",")
+	if len(findings) > maxFindings {
+		findings = findings[:maxFindings]
+	}
+	d.Status.Findings = findings
+	d.Status.Clusters = clusters
+	d.Status.Pools = pools
+	d.Status.LastEvaluationTime = &now
+	d.Status.ObservedGeneration = d.Generation
+	setReady(d, outcomes)
+}
+
+// setReady summarises the check conditions: False if any check failed, Unknown if any
+// could not find out, True only when every one passed. Its reason is the first
+// failing (or unknown) check's, so that `kubectl get` shows the cause.
+func setReady(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome) {
+	var failed, unknown []check.Outcome
+	for _, o := range outcomes {
+		switch o.Result.Status {
+		case check.Fail:
+			failed = append(failed, o)
+		case check.Unknown:
+			unknown = append(unknown, o)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, failed[0].Result.Reason, summary(d, failed))
+	case len(unknown) > 0:
+		set(d, v1alpha1.ConditionReady, metav1.ConditionUnknown, unknown[0].Result.Reason, summary(d, unknown))
+	default:
+		msg := fmt.Sprintf("all %d checks passed", len(outcomes))
+		if len(outcomes) == 1 {
+			msg = "the check passed"
+		}
+		if n := countSeverity(d.Status.Findings, v1alpha1.SeverityWarning); n > 0 {
+			msg += fmt.Sprintf(", with %d warning(s)", n)
+		}
+		set(d, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded, msg)
+	}
+}
+
+// summary joins the codes and messages of the given checks' conditions.
+func summary(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome) string {
+	parts := make([]string, 0, len(outcomes))
+	for _, o := range outcomes {
+		parts = append(parts, o.Checker.Condition()+": "+o.Result.Message)
+	}
+	return strings.Join(parts, findingsSeparator)
+}
+
+func set(d *v1alpha1.PaaSDiagnosis, t string, status metav1.ConditionStatus, reason, message string) {
+	if reason == "" {
+		reason = string(status)
+	}
+	meta.SetStatusCondition(&d.Status.Conditions, metav1.Condition{
+		Type:               t,
+		Status:             status,
+		Reason:             reason,
+		Message:            truncate(message, maxConditionLen),
+		ObservedGeneration: d.Generation,
+	})
+	sortConditions(d.Status.Conditions)
+}
+
+func conditionStatus(s check.Status) metav1.ConditionStatus {
+	switch s {
+	case check.Pass:
+		return metav1.ConditionTrue
+	case check.Fail:
+		return metav1.ConditionFalse
+	default:
+		return metav1.ConditionUnknown
+	}
+}
+
+// conditionOrder puts Ready first and Stalled second; the checks follow by name.
+func sortConditions(conds []metav1.Condition) {
+	rank := func(t string) string {
+		switch t {
+		case v1alpha1.ConditionReady:
+			return "0"
+		case v1alpha1.ConditionStalled:
+			return "1"
+		}
+		return "2" + t
+	}
+	sort.SliceStable(conds, func(i, j int) bool { return rank(conds[i].Type) < rank(conds[j].Type) })
+}
+
+func sortFindings(fs []v1alpha1.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if severityRank[a.Severity] != severityRank[b.Severity] {
+			return severityRank[a.Severity] < severityRank[b.Severity]
+		}
+		if a.Condition != b.Condition {
+			return a.Condition < b.Condition
+		}
+		return a.Check < b.Check
+	})
+}
+
+// activeCodes are the codes of Error findings, sorted and unique. Warnings and unknowns
+// claim no code.
+func activeCodes(fs []v1alpha1.Finding) []string {
+	set := map[string]bool{}
+	for _, f := range fs {
+		if f.Severity == v1alpha1.SeverityError && f.Code != "" {
+			set[f.Code] = true
+		}
+	}
+	codes := make([]string, 0, len(set))
+	for c := range set {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	if len(codes) == 0 {
+		return nil
+	}
+	return codes
+}
+
+func countSeverity(fs []v1alpha1.Finding, s v1alpha1.Severity) int {
+	n := 0
+	for _, f := range fs {
+		if f.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+func remediation(code string) string {
+	if c, ok := errorcodes.Lookup(code); ok {
+		return c.Remediation
+	}
+	return ""
+}
+
+func findingKey(checkName, reason, code string, severity v1alpha1.Severity) string {
+	return strings.Join([]string{checkName, reason, code, string(severity)}, "\x00")
+}
+
+// truncate shortens s to at most n bytes without splitting a UTF-8 character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "..."
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}

@@ -1,0 +1,100 @@
+// Package check defines what a check is and runs checks concurrently under deadlines.
+//
+// A check looks at one part of a bkpaas3 installation and returns a Result: it never
+// touches the PaaSDiagnosis object. The reconciler folds results into status.
+package check
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+)
+
+// Status is what a check concluded.
+type Status string
+
+const (
+	// Pass means the check looked and found nothing wrong.
+	Pass Status = "Pass"
+	// Fail means the check found a problem a deploy would meet now.
+	Fail Status = "Fail"
+	// Unknown means the check could not find out (a database down, a timeout). It is
+	// never reported as healthy, and no error code is claimed for it.
+	Unknown Status = "Unknown"
+)
+
+// Finding is one thing a check found wrong, will go wrong, or could not find out.
+type Finding struct {
+	// Check identifies the thing checked, e.g. "pool/redis/0shared/default".
+	Check string
+	// Severity is Error (its code is active), Warning (a predicted failure) or Unknown.
+	Severity v1alpha1.Severity
+	// Code is the platform error code, or empty.
+	Code string
+	// Reason is a CamelCase reason.
+	Reason string
+	// Message says what was found; it must never contain a secret.
+	Message string
+}
+
+// Result is the outcome of one check.
+type Result struct {
+	// Status is the check's conclusion; it sets the condition's status.
+	Status Status
+	// Reason is the condition's reason.
+	Reason string
+	// Message is the condition's message.
+	Message string
+	// Findings are the details behind a Fail or Unknown, and warnings on a Pass.
+	Findings []Finding
+	// Clusters are per-API-server details, from the cluster check.
+	Clusters []v1alpha1.ClusterStatus
+	// Pools are per-plan counts, from the pool check.
+	Pools []v1alpha1.PoolStatus
+}
+
+// Secrets holds the data of the Secrets a diagnosis references, by Secret name. Only
+// the Secrets the spec names are ever read.
+type Secrets map[string]map[string][]byte
+
+// Target is what a check looks at: the diagnosis and its resolved inputs.
+type Target struct {
+	// Diagnosis is the object being evaluated; checks must not modify it.
+	Diagnosis *v1alpha1.PaaSDiagnosis
+	// Secrets are the referenced Secrets, already read.
+	Secrets Secrets
+}
+
+// Checker is one check. Implementations live one per file under internal/checks.
+type Checker interface {
+	// Name is a short stable name, used in logs and metrics, e.g. "instance-pools".
+	Name() string
+	// Condition is the condition type this checker owns.
+	Condition() string
+	// Enabled reports whether the spec asks for this check.
+	Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool
+	// Check evaluates the target. It must return soon after ctx is done.
+	Check(ctx context.Context, target Target) Result
+}
+
+// Validator is implemented by checkers whose spec needs more validation than the CRD
+// can express (e.g. that patterns compile). An error stalls the diagnosis.
+type Validator interface {
+	Validate(spec *v1alpha1.PaaSDiagnosisSpec) error
+}
+
+// Outcome pairs a checker with its result and how long it took.
+type Outcome struct {
+	Checker  Checker
+	Result   Result
+	Duration time.Duration
+}
+
+// Forgetter is implemented by checkers that keep state per diagnosis (e.g. database
+// connections); Forget releases it when the diagnosis is deleted.
+type Forgetter interface {
+	Forget(diagnosis types.NamespacedName)
+}

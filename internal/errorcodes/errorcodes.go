@@ -1,0 +1,136 @@
+// Package errorcodes is the catalog of bkpaas3's numbered error codes, as the platform's
+// documentation lists them (paasng/utils/error_codes.py). It is the only place in
+// paasdiag where a code's text is written: findings, conditions, events and the README
+// take it from here.
+package errorcodes
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Code is one of the platform's numbered error codes.
+type Code struct {
+	// Number is the code as the platform prints it, e.g. "4313021".
+	Number string
+	// Name is the constant's name in the platform's source, where known.
+	Name string
+	// Chinese is the platform's own description, exactly as its documentation gives it.
+	Chinese string
+	// English is an English rendering of Chinese.
+	English string
+	// Remediation is the one-line next step shown with each finding.
+	Remediation string
+	// Steps is the platform's troubleshooting procedure, rewritten to point at what
+	// paasdiag checks; empty where the platform documents none.
+	Steps []string
+}
+
+// The two codes paasdiag diagnoses.
+const (
+	// CannotGetClusterInfo is 4313021 获取集群信息失败.
+	CannotGetClusterInfo = "4313021"
+	// ResourcePoolIsEmpty is 4313022 资源池为空.
+	ResourcePoolIsEmpty = "4313022"
+)
+
+var catalog = []Code{
+	{Number: "4311001", Chinese: "查询部署信息失败", English: "Failed to query the deployment"},
+	{Number: "4311002", Chinese: "查询部署阶段信息失败", English: "Failed to query the deployment's phases"},
+	{Number: "4311003", Chinese: "部署失败", English: "Deployment failed"},
+	{Number: "4311004", Chinese: "部署失败，已有部署任务进行中，请刷新查看", English: "Deployment failed: another deployment is in progress, refresh to see it"},
+	{Number: "4311005", Chinese: "应用尚未在该环境发布过", English: "The application has never been released to this environment"},
+	{Number: "4311006", Chinese: "已开启部署权限控制，仅管理员可以操作", English: "Deployment permission control is on: only administrators may deploy"},
+	{Number: "4311007", Chinese: "日志流管道不存在", English: "The log stream pipeline does not exist"},
+	{Number: "4311008", Chinese: "中止部署失败", English: "Failed to abort the deployment"},
+	{Number: "4312001", Chinese: "仓库绑定失败", English: "Failed to bind the repository"},
+	{Number: "4312002", Chinese: "无法获取源码信息", English: "Cannot get the source code information"},
+	{Number: "4312003", Chinese: "尚未绑定 OAUTH 授权信息", English: "No OAuth authorization is bound yet"},
+	{Number: "4312004", Chinese: "无法获取代码版本", English: "Cannot get the code version"},
+	{Number: "4312005", Chinese: "无法切换源码仓库类型", English: "Cannot switch the source repository type"},
+	{Number: "4312006", Chinese: "无法创建 Svn tag", English: "Cannot create the SVN tag"},
+	{Number: "4312007", Chinese: "未支持的源码类型", English: "Unsupported source code type"},
+	{Number: "4312008", Chinese: "未支持的源码来源", English: "Unsupported source code origin"},
+	{Number: "4312009", Chinese: "源码包已存在", English: "The source package already exists"},
+	{Number: "4312010", Chinese: "缺失版本信息", English: "Version information is missing"},
+	{Number: "4312011", Chinese: "对象存储服务异常", English: "The object storage service is failing"},
+	{Number: "4313001", Chinese: "绑定运行时失败", English: "Failed to bind the runtime"},
+	{Number: "4313010", Chinese: "增强服务绑定失败", English: "Failed to bind the add-on service"},
+	{Number: "4313020", Chinese: "配置资源实例失败", English: "Failed to provision the resource instance"},
+	{
+		Number:      CannotGetClusterInfo,
+		Name:        "CANNOT_GET_CLUSTER_INFO",
+		Chinese:     "获取集群信息失败",
+		English:     "Cannot get the app cluster's information",
+		Remediation: "Fix the app cluster's API servers, certificate or token (with cluster-admin) in the admin console, then restart the apiserver processes",
+		Steps: []string{
+			"Credentials (condition ClusterReachable): in the admin console ({PaaS3.0 developer center}/backend/admin42/platform/clusters/manage/) check every API server address, the certificates or token of the app cluster, and that this identity is bound to cluster-admin: the platform creates and deletes namespaces and applications (Deployment, Service, Ingress) there. On platform 1.6 and earlier restart every apiserver process after a change.",
+			"Initial cluster state (condition InitialClusterStateReady): the Helm hook Job bkpaas3-apiserver-generate-initial-cluster-state of the bkpaas3 release must have succeeded and labelled the app cluster's nodes; if not, run helm upgrade to run it again.",
+			"Worker logs (condition WorkerLogsClean): a 403 Forbidden in the bkpaas3-apiserver-worker logs means the certificate or token of step 1 is wrong or lacks permission.",
+		},
+	},
+	{
+		Number:      ResourcePoolIsEmpty,
+		Name:        "RESOURCE_POOL_IS_EMPTY",
+		Chinese:     "资源池为空",
+		English:     "The resource pool is empty",
+		Remediation: "Add pre-created instances to the plan's pool in the admin console",
+		Steps: []string{
+			"Pool (condition InstancePoolAvailable): in the admin console ({PaaS3.0 developer center}/backend/admin42/platform/pre-created-instances/manage) check that the add-on service plan's pool has an available instance; paasdiag names each empty plan.",
+			"If the pool has no available instance, add instances for that plan.",
+		},
+	},
+	{Number: "4313040", Chinese: "服务删除失败", English: "Failed to delete the service"},
+	{Number: "4313050", Chinese: "共享增强服务失败", English: "Failed to share the add-on service"},
+	{Number: "4313081", Chinese: "CI 相关资源删除失败", English: "Failed to delete the CI resources"},
+	{Number: "4313082", Name: "CANNOT_READ_INSTANCE_INFO", Chinese: "读取增强服务实例信息失败", English: "Failed to read the add-on service instance's information"},
+	{Number: "4314001", Chinese: "没找到任何待创建的 S-mart 应用包", English: "No S-mart application package to create was found"},
+	{Number: "4314002", Chinese: "缺失应用描述文件", English: "The application description file is missing"},
+	{Number: "4314003", Chinese: "分析应用描述文件异常", English: "Failed to parse the application description file"},
+	{Number: "4314004", Name: "FAILED_TO_PUSH_IMAGE", Chinese: "访问容器镜像仓库异常", English: "Failed to access the container image registry"},
+}
+
+var byNumber = func() map[string]Code {
+	m := make(map[string]Code, len(catalog))
+	for _, c := range catalog {
+		m[c.Number] = c
+	}
+	return m
+}()
+
+// All returns every code, in ascending order.
+func All() []Code {
+	out := append([]Code(nil), catalog...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
+}
+
+// Lookup returns the code with this number.
+func Lookup(number string) (Code, bool) {
+	c, ok := byNumber[number]
+	return c, ok
+}
+
+// Must returns the code with this number and panics if there is none: for the codes
+// paasdiag itself names, where a miss is a programming error.
+func Must(number string) Code {
+	c, ok := Lookup(number)
+	if !ok {
+		panic(fmt.Sprintf("errorcodes: no code %q in the catalog", number))
+	}
+	return c
+}
+
+// Title is the code and its Chinese text as the platform shows them, e.g.
+// "[4313021] 获取集群信息失败".
+func (c Code) Title() string {
+	return "[" + c.Number + "] " + c.Chinese
+}
+
+// Message renders a finding's message: the title followed by what was found.
+func (c Code) Message(detail string) string {
+	if detail == "" {
+		return c.Title()
+	}
+	return c.Title() + ": " + detail
+}

@@ -1,0 +1,104 @@
+// Command manager runs the paasdiag controller: it evaluates PaaSDiagnosis objects and
+// writes, in bkpaas3's own error codes, why a deploy would fail.
+package main
+
+import (
+	"flag"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/controllers"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/checks"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+}
+
+func main() {
+	var (
+		metricsAddr          string
+		probeAddr            string
+		leaderElect          bool
+		leaderElectNamespace string
+		watchNamespace       string
+		concurrency          int
+		checkConcurrency     int
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the liveness and readiness probes bind to.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that of several replicas only one evaluates.")
+	flag.StringVar(&leaderElectNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the manager's own namespace.")
+	flag.StringVar(&watchNamespace, "watch-namespace", "", "Only watch PaaSDiagnosis objects in this namespace; empty watches all.")
+	flag.IntVar(&concurrency, "concurrency", 10, "How many diagnoses are evaluated at once.")
+	flag.IntVar(&checkConcurrency, "check-concurrency", 4, "How many checks of one diagnosis run at once.")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	log := ctrl.Log.WithName("setup")
+
+	cacheOpts := cache.Options{}
+	if watchNamespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{watchNamespace: {}}
+	}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "paasdiag.diagnosis.paasdiag.io",
+		LeaderElectionNamespace: leaderElectNamespace,
+		// The manager steps down and exits at once when it loses the lease, so a
+		// successor takes over without two evaluating at the same time.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOpts,
+		// Secrets are read by name and never cached: caching would list and watch every
+		// Secret of the cluster.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		log.Error(err, "Unable to create the manager")
+		os.Exit(1)
+	}
+
+	if err := (&controllers.PaaSDiagnosisReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Checkers:                checks.All(),
+		Runner:                  check.Runner{Concurrency: checkConcurrency},
+		MaxConcurrentReconciles: concurrency,
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up the controller")
+		os.Exit(1)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		log.Error(err, "Unable to set up the health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		log.Error(err, "Unable to set up the readiness check")
+		os.Exit(1)
+	}
+
+	log.Info("Starting the manager")
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "The manager stopped with an error")
+		os.Exit(1)
+	}
+}
