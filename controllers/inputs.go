@@ -17,9 +17,10 @@ import (
 
 // secretUse is one place the spec references a Secret.
 type secretUse struct {
-	name string
-	key  string // empty: the Secret as a whole
-	what string // what the Secret is for, for messages
+	name      string
+	key       string // empty: the Secret as a whole
+	what      string // what the Secret is for, for messages
+	condition string // the condition of the check that needs it
 }
 
 // secretUses lists the Secrets the spec's enabled parts reference, in a stable order.
@@ -27,66 +28,82 @@ type secretUse struct {
 func secretUses(spec *v1alpha1.PaaSDiagnosisSpec) []secretUse {
 	var uses []secretUse
 	for _, c := range spec.Clusters {
-		uses = append(uses, secretUse{name: c.CredentialsSecretRef.Name, what: "credentials of cluster " + c.Name})
+		uses = append(uses, secretUse{name: c.CredentialsSecretRef.Name, what: "credentials of cluster " + c.Name,
+			condition: v1alpha1.ConditionClusterReachable})
 	}
 	db := spec.PlatformDatabase
-	keyed := func(ref *v1alpha1.SecretKeyReference, what string) {
+	keyed := func(ref *v1alpha1.SecretKeyReference, what, condition string) {
 		if ref != nil {
-			uses = append(uses, secretUse{name: ref.Name, key: ref.Key, what: what})
+			uses = append(uses, secretUse{name: ref.Name, key: ref.Key, what: what, condition: condition})
 		}
 	}
 	if db != nil && spec.InstancePools != nil {
-		keyed(db.DefaultDSNSecretRef, "DSN of the default database")
+		keyed(db.DefaultDSNSecretRef, "DSN of the default database", v1alpha1.ConditionInstancePoolAvailable)
 	}
 	if db != nil && spec.DiscoverClusters {
-		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database")
-		keyed(db.EncryptionKeySecretRef, "the platform's encryption key")
+		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database", v1alpha1.ConditionClusterReachable)
+		keyed(db.EncryptionKeySecretRef, "the platform's encryption key", v1alpha1.ConditionClusterReachable)
 	}
 	return uses
 }
 
-// stallError says why a diagnosis cannot be evaluated as it stands.
+// stallError says why a diagnosis cannot be evaluated as it stands, and which check's
+// condition it keeps from being evaluated.
 type stallError struct {
-	reason  string
-	message string
+	condition string
+	reason    string
+	message   string
 }
 
 func (e *stallError) Error() string { return e.message }
 
 // resolveSecrets reads, by name and uncached, every Secret the spec uses. A missing
-// Secret or key, or one paasdiag may not read, is a stallError naming it; any other
-// failure is returned as is (transient). Secret values never reach an error message.
-func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, spec *v1alpha1.PaaSDiagnosisSpec) (check.Secrets, error) {
+// Secret or key, or one paasdiag may not read, is a stallError naming it (the first one
+// per condition); the checks behind other conditions can still run. Any other failure
+// is returned as an error (transient). Secret values never reach a message.
+func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, spec *v1alpha1.PaaSDiagnosisSpec) (check.Secrets, []*stallError, error) {
 	secrets := check.Secrets{}
+	missing := map[string]*stallError{} // by Secret name, so each is read once
+	var stalls []*stallError
+	stalled := map[string]bool{}
 	for _, use := range secretUses(spec) {
+		stall := missing[use.name]
 		data, read := secrets[use.name]
-		if !read {
+		if !read && stall == nil {
 			var s corev1.Secret
 			err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: use.name}, &s)
 			switch {
 			case apierrors.IsNotFound(err):
-				return nil, &stallError{v1alpha1.ReasonSecretNotFound,
-					fmt.Sprintf("Secret %q (%s) not found in namespace %q", use.name, use.what, namespace)}
+				stall = &stallError{reason: v1alpha1.ReasonSecretNotFound,
+					message: fmt.Sprintf("Secret %q (%s) not found in namespace %q", use.name, use.what, namespace)}
 			case apierrors.IsForbidden(err):
-				return nil, &stallError{v1alpha1.ReasonSecretUnreadable,
-					fmt.Sprintf("Secret %q (%s) cannot be read: paasdiag's service account is not allowed to get it", use.name, use.what)}
+				stall = &stallError{reason: v1alpha1.ReasonSecretUnreadable,
+					message: fmt.Sprintf("Secret %q (%s) cannot be read: paasdiag's service account may not get it", use.name, use.what)}
 			case err != nil:
-				return nil, fmt.Errorf("reading Secret %q: %w", use.name, err)
+				return nil, nil, fmt.Errorf("reading Secret %q: %w", use.name, err)
+			default:
+				data = s.Data
+				if data == nil {
+					data = map[string][]byte{}
+				}
+				secrets[use.name] = data
 			}
-			data = s.Data
-			if data == nil {
-				data = map[string][]byte{}
+			if stall != nil {
+				missing[use.name] = stall
 			}
-			secrets[use.name] = data
 		}
-		if use.key != "" {
+		if stall == nil && use.key != "" {
 			if _, ok := data[use.key]; !ok {
-				return nil, &stallError{v1alpha1.ReasonSecretKeyMissing,
-					fmt.Sprintf("Secret %q (%s) has no key %q; it has %s", use.name, use.what, use.key, keyList(data))}
+				stall = &stallError{reason: v1alpha1.ReasonSecretKeyMissing,
+					message: fmt.Sprintf("Secret %q (%s) has no key %q; it has %s", use.name, use.what, use.key, keyList(data))}
 			}
+		}
+		if stall != nil && !stalled[use.condition] {
+			stalled[use.condition] = true
+			stalls = append(stalls, &stallError{condition: use.condition, reason: stall.reason, message: stall.message})
 		}
 	}
-	return secrets, nil
+	return secrets, stalls, nil
 }
 
 // keyList names a Secret's keys (never its values) for messages.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -91,43 +92,61 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		return ctrl.Result{RequeueAfter: next.Sub(now) + r.jitter(interval)}, nil
 	}
 
-	for _, c := range enabled {
-		if v, ok := c.(check.Validator); ok {
-			if err := v.Validate(&d.Spec); err != nil {
-				setStalled(d, v1alpha1.ReasonInvalidSpec, err.Error())
-				return ctrl.Result{}, nil // only a spec change can help, and it triggers a reconcile
-			}
-		}
-	}
-
-	secrets, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec)
-	var stall *stallError
-	if errors.As(err, &stall) {
-		log.Info("Diagnosis is stalled", "reason", stall.reason, "message", stall.message)
-		setStalled(d, stall.reason, stall.message)
-		// Secrets are not watched (paasdiag reads only the ones named, by name), so look
-		// again after an interval.
-		return ctrl.Result{RequeueAfter: interval}, nil
-	}
+	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	for _, c := range enabled {
+		if v, ok := c.(check.Validator); ok {
+			if err := v.Validate(&d.Spec); err != nil {
+				stalls = append(stalls, &stallError{condition: c.Condition(), reason: v1alpha1.ReasonInvalidSpec, message: err.Error()})
+			}
+		}
+	}
+	// The checks whose inputs are missing or invalid are not run; the others are, so
+	// that one missing Secret does not hide what the rest would find.
+	blocked := map[string]*stallError{}
+	for _, s := range stalls {
+		if blocked[s.condition] == nil {
+			blocked[s.condition] = s
+		}
+	}
+	var runnable []check.Checker
+	for _, c := range enabled {
+		if blocked[c.Condition()] == nil {
+			runnable = append(runnable, c)
+		}
+	}
 
 	start := r.now()
-	outcomes := r.Runner.Run(ctx, enabled, check.Target{Diagnosis: d, Secrets: secrets}, d.Spec.Timeout.Duration)
-	setEvaluated(d, outcomes, metav1.NewTime(start).Rfc3339Copy())
+	outcomes := r.Runner.Run(ctx, runnable, check.Target{Diagnosis: d, Secrets: secrets}, d.Spec.Timeout.Duration)
+	for _, c := range enabled {
+		if s := blocked[c.Condition()]; s != nil {
+			outcomes = append(outcomes, check.Outcome{Checker: c, Result: check.Result{Status: check.Unknown, Reason: s.reason, Message: s.message}})
+		}
+	}
+	var stall *stallError
+	if len(stalls) > 0 {
+		// Secrets are not watched (paasdiag reads only the ones named, by name), so the
+		// next evaluation, an interval later, looks again.
+		messages := make([]string, 0, len(stalls))
+		for _, s := range stalls {
+			messages = append(messages, s.message)
+		}
+		stall = &stallError{reason: stalls[0].reason, message: strings.Join(messages, "; ")}
+		log.Info("Diagnosis is stalled", "reason", stall.reason, "message", stall.message)
+	}
+	setEvaluated(d, outcomes, stall, metav1.NewTime(start).Rfc3339Copy())
 	log.V(1).Info("Diagnosis evaluated", "ready", readyStatus(d), "codes", d.Status.Codes, "duration", r.now().Sub(start))
 	return ctrl.Result{RequeueAfter: interval + r.jitter(interval)}, nil
 }
 
 // due reports whether the diagnosis should be evaluated now: never evaluated, a new
-// generation, stalled (its Secrets may have appeared), or its interval has passed.
+// generation, or its interval has passed. A stalled diagnosis is evaluated on its
+// interval too: its Secrets may have appeared.
 func (r *PaaSDiagnosisReconciler) due(d *v1alpha1.PaaSDiagnosis, now time.Time) bool {
 	last := d.Status.LastEvaluationTime
 	if last == nil || d.Status.ObservedGeneration != d.Generation {
-		return true
-	}
-	if stalled := findCondition(d, v1alpha1.ConditionStalled); stalled != nil && stalled.Status == metav1.ConditionTrue {
 		return true
 	}
 	return !now.Before(last.Add(d.Spec.Interval.Duration))

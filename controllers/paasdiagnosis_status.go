@@ -60,20 +60,12 @@ func setInitialConditions(d *v1alpha1.PaaSDiagnosis, enabled []check.Checker) {
 	sortConditions(d.Status.Conditions)
 }
 
-// setStalled records that the spec cannot be evaluated: Stalled=True and Ready=False
-// with the same reason and message. Check conditions keep their last verdict, as it
-// is the best knowledge there is, but are no longer current.
-func setStalled(d *v1alpha1.PaaSDiagnosis, reason, message string) {
-	set(d, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
-	set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-	d.Status.ObservedGeneration = d.Generation
-}
-
 // setEvaluated folds the outcomes of one evaluation into status: one condition per
 // check, the findings (keeping when each was first seen), the active codes, the
-// per-cluster and per-pool details, and Ready as their summary.
-func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, now metav1.Time) {
-	set(d, v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonSpecValid, "the spec can be evaluated")
+// per-cluster and per-pool details, and Ready as their summary. A non-nil stall says
+// that part of the spec could not be evaluated: Stalled=True and Ready=False carry its
+// reason and message; the checks that could run still report.
+func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *stallError, now metav1.Time) {
 
 	previous := map[string]metav1.Time{}
 	for _, f := range d.Status.Findings {
@@ -115,6 +107,12 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, now metav
 	d.Status.Pools = pools
 	d.Status.LastEvaluationTime = &now
 	d.Status.ObservedGeneration = d.Generation
+	if stall != nil {
+		set(d, v1alpha1.ConditionStalled, metav1.ConditionTrue, stall.reason, stall.message)
+		set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, stall.reason, stall.message)
+		return
+	}
+	set(d, v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonSpecValid, "the spec can be evaluated")
 	setReady(d, outcomes)
 }
 

@@ -124,7 +124,7 @@ type ClusterTarget struct {
 
 // APIServerURL is the https URL of a Kubernetes API server.
 // +kubebuilder:validation:MaxLength=2048
-// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''",message="API server URLs must be https URLs with a host, e.g. https://10.0.0.10:6443"
+// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && size(url(self).getHostname()) > 0",message="API server URLs must be https URLs with a host, e.g. https://10.0.0.10:6443"
 type APIServerURL string
 
 // SecretReference names a Secret in the diagnosis' namespace.
