@@ -24,9 +24,10 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object paths="./api/..."
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests from markers.
+manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC and docs/api.md from markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml > docs/api.md
 
 .PHONY: fmt
 fmt: ## Run gofmt.
