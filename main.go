@@ -21,6 +21,7 @@ import (
 	"github.com/paasdiag/paasdiag/controllers"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/checks"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
 var scheme = runtime.NewScheme()
@@ -80,7 +81,7 @@ func main() {
 	if err := (&controllers.PaaSDiagnosisReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Checkers:                checks.All(),
+		Checkers:                checks.All(platformdb.NewPools()),
 		Runner:                  check.Runner{Concurrency: checkConcurrency},
 		MaxConcurrentReconciles: concurrency,
 	}).SetupWithManager(mgr); err != nil {

@@ -4,9 +4,12 @@ package checks
 
 import (
 	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
 // All returns one instance of every check, in the order their conditions are reported.
-func All() []check.Checker {
-	return []check.Checker{}
+func All(databases *platformdb.Pools) []check.Checker {
+	return []check.Checker{
+		InstancePools{Databases: databases},
+	}
 }

@@ -134,3 +134,10 @@ func (c Code) Message(detail string) string {
 	}
 	return c.Title() + ": " + detail
 }
+
+// Predicted renders a warning's message: a failure with this code that has not
+// happened yet but will, e.g. "[4313022] 资源池为空 (predicted): plan redis/0shared has 1
+// available instance".
+func (c Code) Predicted(detail string) string {
+	return c.Title() + " (predicted): " + detail
+}

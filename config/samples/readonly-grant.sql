@@ -1,0 +1,8 @@
+-- Read-only access for paasdiag to the platform's default database (bk_paas_ng), for
+-- the instance pool check. Column grants: paasdiag can read neither an instance's
+-- credentials nor a plan's (encrypted) config. Run as a MySQL administrator of the
+-- platform's database server; choose your own password.
+CREATE USER IF NOT EXISTS 'paasdiag'@'%' IDENTIFIED BY 'change-me';
+GRANT SELECT (uuid, name, config, is_active) ON bk_paas_ng.services_service TO 'paasdiag'@'%';
+GRANT SELECT (uuid, service_id, name, is_active, tenant_id) ON bk_paas_ng.services_plan TO 'paasdiag'@'%';
+GRANT SELECT (uuid, plan_id, is_allocated, allocation_type, tenant_id) ON bk_paas_ng.services_precreatedinstance TO 'paasdiag'@'%';

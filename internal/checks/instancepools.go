@@ -1,0 +1,212 @@
+package checks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+)
+
+// ReasonPoolEmpty: a plan has no available pre-created instance (4313022).
+const ReasonPoolEmpty = "PoolEmpty"
+
+// ReasonPoolLow: a plan has fewer available instances than minAvailable (a warning).
+const ReasonPoolLow = "PoolLow"
+
+// ReasonOrphanedInstances: instances belong to a plan that no longer exists (a warning).
+const ReasonOrphanedInstances = "OrphanedInstances"
+
+// ReasonPlanNotFound: a plan the spec lists is not in the database.
+const ReasonPlanNotFound = "PlanNotFound"
+
+// poolProvider is the provider of add-on services backed by pre-created instances.
+const poolProvider = "pool"
+
+// InstancePools checks that every plan of a pool-provider add-on service has a
+// pre-created instance to hand out: step 1 of the 4313022 procedure, done by reading
+// the tables the admin console's pool page reads.
+type InstancePools struct {
+	// Databases holds the diagnoses' connection pools.
+	Databases *platformdb.Pools
+}
+
+var _ check.Checker = InstancePools{}
+var _ check.Forgetter = InstancePools{}
+
+// Name implements check.Checker.
+func (InstancePools) Name() string { return "instance-pools" }
+
+// Condition implements check.Checker.
+func (InstancePools) Condition() string { return v1alpha1.ConditionInstancePoolAvailable }
+
+// Enabled implements check.Checker.
+func (InstancePools) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool { return spec.InstancePools != nil }
+
+// Forget closes the diagnosis' database connections.
+func (c InstancePools) Forget(d types.NamespacedName) { c.Databases.Forget(d) }
+
+// Check implements check.Checker.
+func (c InstancePools) Check(ctx context.Context, t check.Target) check.Result {
+	spec := &t.Diagnosis.Spec
+	ref := spec.PlatformDatabase.DefaultDSNSecretRef
+	dsn := string(t.Secrets[ref.Name][ref.Key])
+	db, err := c.Databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "default", dsn, spec.Timeout.Duration)
+	if err != nil {
+		return databaseUnknown(err, fmt.Sprintf("Secret %q key %q", ref.Name, ref.Key))
+	}
+	var report *platformdb.PoolReport
+	err = db.ReadOnly(ctx, func(tx *sql.Tx) error {
+		var err error
+		report, err = platformdb.ReadPools(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return databaseUnknown(err, db.Target())
+	}
+	return judgePools(report, spec.InstancePools)
+}
+
+// judgePools turns what the database holds into a verdict. It is pure, so every
+// threshold is table-tested without a database.
+func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck) check.Result {
+	code := errorcodes.Must(errorcodes.ResourcePoolIsEmpty)
+	minAvailable := int(cfg.MinAvailable)
+	if minAvailable < 1 {
+		minAvailable = 1
+	}
+	plans, findings := selectPlans(report.Plans, cfg.Plans)
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: findings}
+	var empty, low []string
+	for _, p := range plans {
+		name := planName(p)
+		res.Pools = append(res.Pools, v1alpha1.PoolStatus{
+			Service: p.Service, Plan: p.Plan, Tenant: p.Tenant,
+			Available: int32(p.Available), Policy: int32(p.Policy), Total: int32(p.Total),
+		})
+		detail := fmt.Sprintf("plan %s has %d available instance(s), %d in all", name, p.Available, p.Total)
+		if p.Policy > 0 {
+			detail += fmt.Sprintf("; %d more are reserved by binding policies and serve only the apps they name", p.Policy)
+		}
+		switch {
+		case p.Available == 0:
+			empty = append(empty, name)
+			res.Findings = append(res.Findings, check.Finding{
+				Check: "pool/" + name, Severity: v1alpha1.SeverityError, Code: code.Number,
+				Reason: ReasonPoolEmpty, Message: code.Message(detail),
+			})
+		case p.Available < minAvailable:
+			low = append(low, name)
+			res.Findings = append(res.Findings, check.Finding{
+				Check: "pool/" + name, Severity: v1alpha1.SeverityWarning, Code: code.Number,
+				Reason:  ReasonPoolLow,
+				Message: code.Predicted(fmt.Sprintf("%s, fewer than minAvailable %d: the pool is about to run dry", detail, minAvailable)),
+			})
+		}
+	}
+	for _, o := range report.Orphans {
+		plan := "no plan (plan_id is NULL)"
+		if o.PlanID != "" {
+			plan = "plan id " + o.PlanID + ", which no longer exists"
+		}
+		res.Findings = append(res.Findings, check.Finding{
+			Check: "pool/orphaned/" + o.PlanID, Severity: v1alpha1.SeverityWarning, Reason: ReasonOrphanedInstances,
+			Message: fmt.Sprintf("%d pre-created instance(s) (%d unallocated) belong to %s: no app can get them", o.Total, o.Unallocated, plan),
+		})
+	}
+
+	summary := fmt.Sprintf("%d plan(s) checked (schema: %s)", len(plans), report.Schema.Name())
+	switch {
+	case len(empty) > 0:
+		res.Status, res.Reason = check.Fail, ReasonPoolEmpty
+		res.Message = code.Message(fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", ")))
+	case hasUnknown(res.Findings):
+		res.Status, res.Reason = check.Unknown, ReasonPlanNotFound
+		res.Message = summary + "; a plan the spec lists is not in the database"
+	case len(plans) == 0:
+		res.Message = "no active plan of a service whose provider is pool: no pool to run dry"
+	default:
+		res.Message = summary + "; each has an available instance"
+	}
+	if len(low) > 0 {
+		res.Message += fmt.Sprintf("; %d plan(s) below minAvailable %d: %s", len(low), minAvailable, strings.Join(low, ", "))
+	}
+	return res
+}
+
+// selectPlans picks the plans to judge: the ones the spec lists, or every active plan
+// of every active pool-provider service. A listed plan that does not exist is an
+// Unknown finding.
+func selectPlans(all []platformdb.PlanPool, wanted []v1alpha1.PlanReference) ([]platformdb.PlanPool, []check.Finding) {
+	if len(wanted) == 0 {
+		var out []platformdb.PlanPool
+		for _, p := range all {
+			if p.Provider == poolProvider && p.ServiceActive && p.PlanActive {
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+	var out []platformdb.PlanPool
+	var findings []check.Finding
+	for _, w := range wanted {
+		found := false
+		for _, p := range all {
+			if p.Service == w.Service && p.Plan == w.Plan && (w.Tenant == "" || p.Tenant == w.Tenant) {
+				out = append(out, p)
+				found = true
+			}
+		}
+		if !found {
+			name := w.Service + "/" + w.Plan
+			if w.Tenant != "" {
+				name += "@" + w.Tenant
+			}
+			findings = append(findings, check.Finding{
+				Check: "pool/" + name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonPlanNotFound,
+				Message: fmt.Sprintf("plan %s, listed in spec.instancePools.plans, is not in the database", name),
+			})
+		}
+	}
+	return out, findings
+}
+
+// planName is service/plan, with @tenant on platforms with tenants.
+func planName(p platformdb.PlanPool) string {
+	if p.Tenant == "" {
+		return p.Service + "/" + p.Plan
+	}
+	return p.Service + "/" + p.Plan + "@" + p.Tenant
+}
+
+func hasUnknown(fs []check.Finding) bool {
+	for _, f := range fs {
+		if f.Severity == v1alpha1.SeverityUnknown {
+			return true
+		}
+	}
+	return false
+}
+
+// databaseUnknown reports a database that could not be read: Unknown, never a claim
+// that a pool is empty.
+func databaseUnknown(err error, where string) check.Result {
+	var dbErr *platformdb.Error
+	if !errors.As(err, &dbErr) {
+		dbErr = &platformdb.Error{Reason: platformdb.ReasonDatabaseError, Message: where + ": " + err.Error()}
+	} else if dbErr.Reason == platformdb.ReasonInvalidDSN {
+		dbErr = &platformdb.Error{Reason: dbErr.Reason, Message: where + ": " + dbErr.Message}
+	}
+	return check.Result{
+		Status: check.Unknown, Reason: dbErr.Reason, Message: dbErr.Message,
+		Findings: []check.Finding{{Check: "database/default", Severity: v1alpha1.SeverityUnknown, Reason: dbErr.Reason, Message: dbErr.Message}},
+	}
+}

@@ -1,0 +1,290 @@
+package platformdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+)
+
+// These tests run against a real MariaDB server (hack/mariadb.sh), started here.
+var server *mariadb.Server
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "paasdiag-platformdb-")
+	if err != nil {
+		panic(err)
+	}
+	server, err = mariadb.Start(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot start MariaDB (install it with hack/mariadb.sh install):", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = server.Stop()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var diag = types.NamespacedName{Namespace: "ns", Name: "d"}
+
+func readPools(t *testing.T, dsn string) (*PoolReport, error) {
+	t.Helper()
+	pools := NewPools()
+	defer pools.Forget(diag)
+	db, err := pools.Open(diag, "default", dsn, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var report *PoolReport
+	err = db.ReadOnly(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		report, err = ReadPools(context.Background(), tx)
+		return err
+	})
+	return report, err
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestReadPoolsCurrentSchema(t *testing.T) {
+	p := must(mariadb.NewPlatform(server, "pools_current", false))
+	redis := must(p.Service("redis", "pool"))
+	must(p.Service("mysql", "mysql")) // a remote service: no pool
+	shared := must(p.Plan(redis, "0shared", "default"))
+	exclusive := must(p.Plan(redis, "1exclusive", "default"))
+	must(p.Instances(shared, 2, false, "fifo"))
+	must(p.Instances(shared, 3, true, "fifo"))
+	must(p.Instances(shared, 1, false, "policy"))
+	must(p.Instances(exclusive, 1, true, "fifo"))
+	must(p.Instances(mariadb.NewID(), 2, false, "fifo")) // a deleted plan's
+	must(p.Instances("", 1, true, "fifo"))                // no plan at all
+	dsn := must(p.ReadOnlyUser("ro_current", "ro-pass"))
+
+	r, err := readPools(t, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Schema.PlanTenant || !r.Schema.AllocationType || r.Schema.Name() != "current" {
+		t.Errorf("schema %+v (%s)", r.Schema, r.Schema.Name())
+	}
+	if len(r.Plans) != 2 {
+		t.Fatalf("plans %+v", r.Plans)
+	}
+	got := fmt.Sprintf("%+v", r.Plans[0])
+	if r.Plans[0].Plan != "0shared" || r.Plans[0].Available != 2 || r.Plans[0].Policy != 1 || r.Plans[0].Total != 6 ||
+		r.Plans[0].Tenant != "default" || r.Plans[0].Provider != "pool" || !r.Plans[0].PlanActive || !r.Plans[0].ServiceActive {
+		t.Errorf("0shared: %s", got)
+	}
+	if r.Plans[1].Plan != "1exclusive" || r.Plans[1].Available != 0 || r.Plans[1].Total != 1 {
+		t.Errorf("1exclusive: %+v", r.Plans[1])
+	}
+	if len(r.Orphans) != 2 || r.Orphans[0].PlanID != "" || r.Orphans[0].Total != 1 || r.Orphans[1].Unallocated != 2 {
+		t.Errorf("orphans %+v", r.Orphans)
+	}
+}
+
+func TestReadPoolsLegacySchema(t *testing.T) {
+	p := must(mariadb.NewPlatform(server, "pools_legacy", true))
+	redis := must(p.Service("redis", "pool"))
+	shared := must(p.Plan(redis, "0shared", ""))
+	must(p.Instances(shared, 2, false, ""))
+	must(p.Instances(shared, 1, true, ""))
+	dsn := must(p.ReadOnlyUser("ro_legacy", "ro-pass"))
+
+	r, err := readPools(t, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema.PlanTenant || r.Schema.AllocationType || r.Schema.Name() != "platform 1.6" {
+		t.Errorf("schema %+v", r.Schema)
+	}
+	if len(r.Plans) != 1 || r.Plans[0].Available != 2 || r.Plans[0].Total != 3 || r.Plans[0].Tenant != "" {
+		t.Errorf("plans %+v", r.Plans)
+	}
+}
+
+func TestReadPoolsUnrecognizedSchema(t *testing.T) {
+	p := must(mariadb.NewPlatform(server, "pools_odd", false))
+	if err := server.Exec(p.Database, "ALTER TABLE services_plan DROP COLUMN is_active; DROP TABLE services_precreatedinstance"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := readPools(t, server.DSN("admin", "admin", p.Database))
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != ReasonSchemaUnrecognized {
+		t.Fatalf("got %v, want SchemaUnrecognized", err)
+	}
+	for _, want := range []string{"services_plan.is_active", "table services_precreatedinstance"} {
+		if !strings.Contains(e.Message, want) {
+			t.Errorf("message %q does not name %s", e.Message, want)
+		}
+	}
+}
+
+func TestReadOnlyRefusesWrites(t *testing.T) {
+	must(mariadb.NewPlatform(server, "pools_rw", false))
+	pools := NewPools()
+	defer pools.Forget(diag)
+	db := must(pools.Open(diag, "default", server.DSN("admin", "admin", "pools_rw"), 5*time.Second))
+	err := db.ReadOnly(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec("DELETE FROM services_plan")
+		return err
+	})
+	if err == nil {
+		t.Fatal("a write succeeded inside the read-only transaction")
+	}
+}
+
+func TestFailuresAreClassified(t *testing.T) {
+	must(mariadb.NewPlatform(server, "pools_denied", false))
+	if err := server.Exec("", "CREATE USER IF NOT EXISTS 'nogrants'@'127.0.0.1' IDENTIFIED BY 'pw'"); err != nil {
+		t.Fatal(err)
+	}
+	closed := freeAddr(t)
+	silent := silentListener(t)
+
+	tests := []struct {
+		name, dsn, reason string
+	}{
+		{"wrong password", server.DSN("admin", "not-the-password", "pools_denied"), ReasonAccessDenied},
+		{"no grants", server.DSN("nogrants", "pw", "pools_denied"), ReasonAccessDenied},
+		{"no such database", server.DSN("admin", "admin", "no_such_db"), ReasonDatabaseNotFound},
+		{"closed port", "u:p@tcp(" + closed + ")/bk_paas_ng", ReasonDatabaseUnreachable},
+		{"no such host", "u:p@tcp(no-such-host.invalid:3306)/bk_paas_ng", ReasonDatabaseUnreachable},
+		{"never answers", "u:p@tcp(" + silent + ")/bk_paas_ng", ReasonTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pools := NewPools()
+			defer pools.Forget(diag)
+			db := must(pools.Open(diag, "default", tt.dsn, time.Second))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			err := db.ReadOnly(ctx, func(tx *sql.Tx) error {
+				_, err := ReadPools(ctx, tx)
+				return err
+			})
+			var e *Error
+			if !errors.As(err, &e) || e.Reason != tt.reason {
+				t.Fatalf("got %v, want reason %s", err, tt.reason)
+			}
+			if strings.Contains(e.Message, "not-the-password") || strings.Contains(e.Message, ":pw@") {
+				t.Errorf("message leaks a password: %s", e.Message)
+			}
+		})
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	for _, dsn := range []string{
+		"paasdiag:s3cret@tcp(mysql.blueking:3306)/bk_paas_ng",
+		"mysql://paasdiag:s3cret@mysql.blueking:3306/bk_paas_ng",
+		"mysql://paasdiag:s3cret@mysql.blueking/bk_paas_ng?charset=utf8mb4",
+		"  paasdiag:s3cret@tcp(10.0.0.5)/bk_paas_ng\n",
+	} {
+		cfg, err := ParseDSN(dsn)
+		if err != nil {
+			t.Errorf("%q: %v", dsn, err)
+			continue
+		}
+		if cfg.User != "paasdiag" || cfg.Passwd != "s3cret" || cfg.DBName != "bk_paas_ng" || !strings.HasSuffix(cfg.Addr, ":3306") {
+			t.Errorf("%q parsed as %s@%s/%s", dsn, cfg.User, cfg.Addr, cfg.DBName)
+		}
+	}
+	for _, dsn := range []string{
+		"",
+		"paasdiag:s3cret@tcp(mysql:3306)",
+		"paasdiag:s3cret@tcp(mysql:3306/bk_paas_ng",
+		"paasdiag:s3cret@tcp(mysql:3306)/",
+		"paasdiag:s3cret@tcp(mysql:3306)/bk?parseTime=s3cret",
+		"mysql://paasdiag:s3cret@[::1/bk",
+	} {
+		_, err := ParseDSN(dsn)
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != ReasonInvalidDSN {
+			t.Errorf("%q: got %v, want InvalidDSN", dsn, err)
+			continue
+		}
+		if strings.Contains(e.Message, "s3cret") {
+			t.Errorf("%q: message leaks the password: %s", dsn, e.Message)
+		}
+	}
+}
+
+func TestPoolsReuseReplaceAndForget(t *testing.T) {
+	must(mariadb.NewPlatform(server, "pools_reuse", false))
+	pools := NewPools()
+	dsn := server.DSN("admin", "admin", "pools_reuse")
+	a := must(pools.Open(diag, "default", dsn, time.Second))
+	b := must(pools.Open(diag, "default", dsn, time.Second))
+	if a.db != b.db || pools.Len() != 1 {
+		t.Fatal("the same DSN opened a second pool")
+	}
+	c := must(pools.Open(diag, "default", dsn+"?charset=utf8mb4", time.Second))
+	if c.db == a.db || pools.Len() != 1 {
+		t.Fatal("a changed DSN did not replace the pool")
+	}
+	if err := a.db.Ping(); err == nil {
+		t.Error("the replaced pool is still open")
+	}
+	other := types.NamespacedName{Namespace: "ns", Name: "other"}
+	must(pools.Open(other, "default", dsn, time.Second))
+	pools.Forget(diag)
+	if pools.Len() != 1 {
+		t.Errorf("%d pools after forgetting one diagnosis, want 1", pools.Len())
+	}
+	if err := c.db.Ping(); err == nil {
+		t.Error("a forgotten diagnosis' pool is still open")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// silentListener accepts connections and never says a word, like a server whose
+// process hangs.
+func silentListener(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 100)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			conns <- c
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		for c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String()
+}
