@@ -41,8 +41,12 @@ vet: ## Run go vet.
 envtest: ## Build kube-apiserver and etcd for tests from Go modules (first time ~15 min).
 	hack/envtest.sh build
 
+.PHONY: mariadb
+mariadb: ## Install MariaDB from Debian's packages if it is missing (the tests start their own servers).
+	hack/mariadb.sh install
+
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run unit and envtest integration tests.
+test: manifests generate fmt vet envtest mariadb ## Run unit tests and integration tests (envtest + MariaDB).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
 ##@ Build

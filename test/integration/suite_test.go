@@ -1,0 +1,171 @@
+// Package integration runs the manager as main.go wires it, with every real check,
+// against a real kube-apiserver and etcd (envtest) and a real MariaDB server holding
+// the platform's tables.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/controllers"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/checks"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+)
+
+var (
+	cfg       *rest.Config
+	k8sClient client.Client
+	testEnv   *envtest.Environment
+	scheme    = runtime.NewScheme()
+	databases = platformdb.NewPools()
+	dbServer  *mariadb.Server
+	tmpDir    string
+	cancelMgr context.CancelFunc
+)
+
+func TestIntegration(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Integration suite (envtest + MariaDB)")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+
+	var err error
+	tmpDir, err = os.MkdirTemp("", "paasdiag-integration-")
+	Expect(err).NotTo(HaveOccurred())
+	dbServer, err = mariadb.Start(filepath.Join(tmpDir, "mariadb"))
+	Expect(err).NotTo(HaveOccurred(), "start MariaDB (install it with hack/mariadb.sh install)")
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "start envtest: is KUBEBUILDER_ASSETS set? run `make test`")
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	// As main.go wires it.
+	Expect((&controllers.PaaSDiagnosisReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Checkers:                checks.All(databases),
+		Runner:                  check.Runner{Concurrency: 4},
+		MaxConcurrentReconciles: 10,
+	}).SetupWithManager(mgr)).To(Succeed())
+
+	var ctx context.Context
+	ctx, cancelMgr = context.WithCancel(context.Background())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+})
+
+var _ = AfterSuite(func() {
+	if cancelMgr != nil {
+		cancelMgr()
+	}
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+	if dbServer != nil {
+		Expect(dbServer.Stop()).To(Succeed())
+	}
+	if tmpDir != "" {
+		_ = os.RemoveAll(tmpDir)
+	}
+})
+
+var nsCounter int
+
+func newNamespace() string {
+	nsCounter++
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("integration-%d", nsCounter)}}
+	Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
+	return ns.Name
+}
+
+func createSecret(ns, name string, data map[string]string) {
+	GinkgoHelper()
+	Expect(k8sClient.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data,
+	})).To(Succeed())
+}
+
+func fetch(key types.NamespacedName) *v1alpha1.PaaSDiagnosis {
+	GinkgoHelper()
+	var d v1alpha1.PaaSDiagnosis
+	Expect(k8sClient.Get(context.Background(), key, &d)).To(Succeed())
+	return &d
+}
+
+// waitFor waits until cond holds for the diagnosis and returns it as it was then.
+func waitFor(key types.NamespacedName, timeout time.Duration, cond func(g Gomega, d *v1alpha1.PaaSDiagnosis)) *v1alpha1.PaaSDiagnosis {
+	GinkgoHelper()
+	var got *v1alpha1.PaaSDiagnosis
+	Eventually(func(g Gomega) {
+		var d v1alpha1.PaaSDiagnosis
+		g.Expect(k8sClient.Get(context.Background(), key, &d)).To(Succeed())
+		cond(g, &d)
+		got = &d
+	}).WithTimeout(timeout).WithPolling(200 * time.Millisecond).Should(Succeed())
+	return got
+}
+
+// waitForCondition waits until condition t has the status and reason.
+func waitForCondition(key types.NamespacedName, t string, status metav1.ConditionStatus, reason string) *v1alpha1.PaaSDiagnosis {
+	GinkgoHelper()
+	return waitFor(key, 40*time.Second, func(g Gomega, d *v1alpha1.PaaSDiagnosis) {
+		c := meta.FindStatusCondition(d.Status.Conditions, t)
+		g.Expect(c).NotTo(BeNil(), "condition %s", t)
+		g.Expect(c.Status).To(Equal(status), "%s: %s", t, c.Message)
+		g.Expect(c.Reason).To(Equal(reason), "%s: %s", t, c.Message)
+	})
+}
+
+func condition(d *v1alpha1.PaaSDiagnosis, t string) *metav1.Condition {
+	return meta.FindStatusCondition(d.Status.Conditions, t)
+}
+
+// expectNoSecret checks that none of the given secret values appears anywhere in status.
+func expectNoSecret(d *v1alpha1.PaaSDiagnosis, secrets ...string) {
+	GinkgoHelper()
+	status := fmt.Sprintf("%+v", d.Status)
+	for _, s := range secrets {
+		Expect(status).NotTo(ContainSubstring(s))
+	}
+}
