@@ -16,10 +16,12 @@ type Runner struct {
 }
 
 // Run runs every checker against target and returns their outcomes in the checkers'
-// order. Each check gets a context that ends after timeout. A check that ignores its
-// context is abandoned when the deadline passes and reported Unknown with reason
-// Timeout, so it never delays the others or the evaluation beyond the deadline. A check
-// that panics is reported Unknown with reason CheckPanicked.
+// order. Each check gets a context that ends after timeout, and a short grace after it
+// to report what its probes saw (a cluster check whose one API server hung still has
+// the others' results). A check that ignores its context is abandoned when the grace
+// is over and reported Unknown with reason Timeout, so it never delays the others or
+// the evaluation for long. A check that panics is reported Unknown with reason
+// CheckPanicked.
 func (r Runner) Run(ctx context.Context, checkers []Checker, target Target, timeout time.Duration) []Outcome {
 	outcomes := make([]Outcome, len(checkers))
 	limit := r.Concurrency
@@ -73,9 +75,22 @@ func runOne(parent context.Context, c Checker, target Target, timeout time.Durat
 			res = timedOut(timeout)
 		}
 		return Outcome{Checker: c, Result: res, Duration: time.Since(start)}
-	case <-ctx.Done():
+	case <-abandon(ctx, timeout):
 		return Outcome{Checker: c, Result: timedOut(timeout), Duration: time.Since(start)}
 	}
+}
+
+// abandon fires a grace period after ctx ends: a tenth of the timeout, at least 50ms
+// and at most a second.
+func abandon(ctx context.Context, timeout time.Duration) <-chan time.Time {
+	grace := min(max(timeout/10, 50*time.Millisecond), time.Second)
+	fire := make(chan time.Time, 1)
+	go func() {
+		<-ctx.Done()
+		time.Sleep(grace)
+		fire <- time.Now()
+	}()
+	return fire
 }
 
 func timedOut(timeout time.Duration) Result {

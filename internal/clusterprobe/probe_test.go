@@ -1,0 +1,184 @@
+package clusterprobe
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
+)
+
+// The app cluster is a real kube-apiserver (envtest), started once for these tests.
+var app *appcluster.Cluster
+
+func TestMain(m *testing.M) {
+	var err error
+	app, err = appcluster.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = app.Stop()
+	os.Exit(code)
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func certCreds(t *testing.T, name string, roles ...string) Credentials {
+	cert, key, err := app.CertUser(name, roles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Credentials{CA: app.CA, ClientCert: cert, ClientKey: key}
+}
+
+func probe(creds Credentials, url string, timeout time.Duration) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return Probe(ctx, url, creds, time.Now())
+}
+
+func TestProbe(t *testing.T) {
+	if err := app.ClusterRole("list-nodes", []string{"list"}, "nodes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.ClusterRole("list-nodes-namespaces", []string{"list"}, "nodes", "namespaces"); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Node("node-1", map[string]string{"eng-cstate-0a1b2c3d-1": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Node("node-2", nil); err != nil {
+		t.Fatal(err)
+	}
+	adminToken := must[string](t)(app.TokenUser("bkpaas-admin", "cluster-admin"))
+	noneToken := must[string](t)(app.TokenUser("bkpaas-none"))
+	wrongCA, strayCert, _ := must3(t)(appcluster.SelfSignedCA(time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
+	_, expiredCert, expiredKey := must3(t)(appcluster.SelfSignedCA(time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)))
+	closed := must[string](t)(appcluster.ClosedPort())
+	silent, closeSilent, err := appcluster.SilentListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSilent()
+
+	tests := []struct {
+		name          string
+		creds         Credentials
+		url           string
+		wantOK        bool
+		wantReachable bool
+		wantReason    string
+		wantMessage   string
+	}{
+		{name: "client certificate bound to cluster-admin", creds: certCreds(t, "bkpaas-cert-admin", "cluster-admin"), wantOK: true, wantReachable: true},
+		{name: "ServiceAccount token bound to cluster-admin", creds: Credentials{CA: app.CA, Token: adminToken}, wantOK: true, wantReachable: true},
+		{name: "certificate and token together", creds: func() Credentials {
+			c := certCreds(t, "bkpaas-both", "cluster-admin")
+			c.Token = adminToken
+			return c
+		}(), wantOK: true, wantReachable: true},
+		{name: "no CA: connects unverified, as the platform does", creds: Credentials{Token: adminToken}, wantOK: true, wantReachable: true},
+		{name: "may only list nodes", creds: certCreds(t, "bkpaas-nodes", "list-nodes"), wantReason: ReasonForbidden,
+			wantMessage: `GET /api/v1/namespaces: 403 Forbidden: namespaces is forbidden: User "bkpaas-nodes" cannot list resource "namespaces"`},
+		{name: "may list nodes and namespaces but is not cluster-admin", creds: certCreds(t, "bkpaas-viewer", "list-nodes-namespaces"),
+			wantReachable: true, wantReason: ReasonNotClusterAdmin, wantMessage: `user "bkpaas-viewer" may list Nodes and Namespaces but is not cluster-admin`},
+		{name: "certificate user without permissions", creds: certCreds(t, "bkpaas-nothing"), wantReason: ReasonForbidden,
+			wantMessage: `GET /api/v1/nodes: 403 Forbidden: nodes is forbidden: User "bkpaas-nothing" cannot list resource "nodes" in API group "" at the cluster scope`},
+		{name: "token without permissions", creds: Credentials{CA: app.CA, Token: noneToken}, wantReason: ReasonForbidden,
+			wantMessage: `User "system:serviceaccount:kube-system:bkpaas-none" cannot list resource "nodes"`},
+		{name: "token unknown to the server", creds: Credentials{CA: app.CA, Token: "not-a-token-the-server-knows"}, wantReason: ReasonUnauthorized},
+		{name: "wrong CA", creds: Credentials{CA: wrongCA, Token: adminToken}, wantReason: ReasonTLSUnknownAuthority},
+		{name: "serving certificate for another host name", creds: Credentials{CA: app.CA, Token: adminToken, ServerName: "apiserver.other.example"},
+			wantReason: ReasonTLSHostnameMismatch, wantMessage: "apiserver.other.example"},
+		{name: "expired client certificate", creds: Credentials{CA: app.CA, ClientCert: expiredCert, ClientKey: expiredKey}, wantReason: ReasonCertificateExpired, wantMessage: "client certificate expired on"},
+		{name: "certificate without its key", creds: Credentials{CA: app.CA, ClientCert: strayCert}, wantReason: ReasonInvalidCredentials},
+		{name: "closed port", creds: Credentials{CA: app.CA, Token: adminToken}, url: closed, wantReason: ReasonConnectionRefused},
+		{name: "no such host", creds: Credentials{CA: app.CA, Token: adminToken}, url: "https://no-such-apiserver.invalid:6443", wantReason: ReasonDNSError},
+		{name: "a listener that never answers", creds: Credentials{CA: app.CA, Token: adminToken}, url: silent, wantReason: ReasonTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := tt.url
+			if url == "" {
+				url = app.URL
+			}
+			r := probe(tt.creds, url, 2*time.Second)
+			if r.OK != tt.wantOK || r.Reachable != tt.wantReachable || r.Reason != tt.wantReason {
+				t.Fatalf("OK=%v reachable=%v reason=%q (%s); want OK=%v reachable=%v reason=%q",
+					r.OK, r.Reachable, r.Reason, r.Message, tt.wantOK, tt.wantReachable, tt.wantReason)
+			}
+			if !strings.Contains(r.Message, tt.wantMessage) {
+				t.Errorf("message %q does not contain %q", r.Message, tt.wantMessage)
+			}
+			if tt.creds.Token != "" && strings.Contains(r.Message, tt.creds.Token) {
+				t.Error("the message contains the token")
+			}
+			if tt.wantReachable {
+				if r.ServerVersion == "" || !strings.HasPrefix(r.ServerVersion, "v1.") {
+					t.Errorf("server version %q", r.ServerVersion)
+				}
+				if r.ServingNotAfter == nil || r.Nodes != 2 || r.NodesWithState != 1 {
+					t.Errorf("serving expiry %v, nodes %d, with state %d", r.ServingNotAfter, r.Nodes, r.NodesWithState)
+				}
+				if r.Verified != (len(tt.creds.CA) > 0) {
+					t.Errorf("verified = %v", r.Verified)
+				}
+			}
+		})
+	}
+}
+
+func TestProbeOfAHungServerEndsWithItsContext(t *testing.T) {
+	silent, closeSilent, err := appcluster.SilentListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSilent()
+	done := make(chan Result, 1)
+	go func() { done <- probe(Credentials{}, silent, 300*time.Millisecond) }()
+	select {
+	case r := <-done:
+		if r.Reason != ReasonTimeout {
+			t.Errorf("reason %s", r.Reason)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the probe of a hung server did not end with its context")
+	}
+}
+
+func TestClientCertificateExpiry(t *testing.T) {
+	c := certCreds(t, "bkpaas-short-lived", "cluster-admin")
+	exp := c.ClientCertNotAfter()
+	if exp == nil || time.Until(*exp) > 8*24*time.Hour || time.Until(*exp) < 0 {
+		t.Fatalf("envtest's client certificates last a week; got %v", exp)
+	}
+	if ca := (Credentials{CA: app.CA}).CANotAfter(); ca == nil {
+		t.Error("no CA expiry")
+	}
+	if (Credentials{}).ClientCertNotAfter() != nil {
+		t.Error("an expiry without a certificate")
+	}
+}
+
+func must3(t *testing.T) func(a, b, c []byte, err error) ([]byte, []byte, []byte) {
+	return func(a, b, c []byte, err error) ([]byte, []byte, []byte) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b, c
+	}
+}

@@ -1,0 +1,123 @@
+package platformdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The app clusters live in the platform's workloads database (bk_engine_ng):
+// cluster_cluster and cluster_apiserver (paas_wl/infras/cluster/models.py). Their
+// credential columns are encrypted at rest (see internal/bkcrypt).
+
+// ClusterRow is one app cluster as the platform stores it. Credential values are as
+// stored: encrypted, or plaintext on rows older than encryption.
+type ClusterRow struct {
+	Name       string
+	APIServers []string
+	CA         string
+	Cert       string
+	Key        string
+	Token      string
+	// ServerName is the host name to verify serving certificates for: the cluster's
+	// assert_hostname when it names one, or (platform 1.6) an API server's
+	// overridden_hostname.
+	ServerName string
+	// Updated is the latest change of the cluster row or one of its API servers.
+	Updated time.Time
+}
+
+var requiredClusterColumns = map[string][]string{
+	"cluster_cluster":   {"uuid", "name", "ca_data", "cert_data", "key_data", "token_value", "updated"},
+	"cluster_apiserver": {"host", "cluster_id", "updated"},
+}
+
+// ReadClusters reads every app cluster with its API servers and stored credentials.
+func ReadClusters(ctx context.Context, tx *sql.Tx) ([]ClusterRow, error) {
+	cols, err := columns(ctx, tx, map[string][]string{"cluster_cluster": nil, "cluster_apiserver": nil})
+	if err != nil {
+		return nil, err
+	}
+	if err := requireColumns(cols, requiredClusterColumns); err != nil {
+		return nil, err
+	}
+	assert := "''"
+	if cols["cluster_cluster"]["assert_hostname"] {
+		assert = "COALESCE(CAST(assert_hostname AS CHAR), '')"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT uuid, name, COALESCE(ca_data, ''), COALESCE(cert_data, ''), COALESCE(key_data, ''),
+		COALESCE(token_value, ''), updated, `+assert+` FROM cluster_cluster`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	byID := map[string]*ClusterRow{}
+	var order []string
+	for rows.Next() {
+		var id, assertHostname string
+		c := &ClusterRow{}
+		if err := rows.Scan(&id, &c.Name, &c.CA, &c.Cert, &c.Key, &c.Token, &c.Updated, &assertHostname); err != nil {
+			return nil, err
+		}
+		c.ServerName = hostnameOf(assertHostname)
+		id = normalizeUUID(id)
+		byID[id] = c
+		order = append(order, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	overridden := "''"
+	if cols["cluster_apiserver"]["overridden_hostname"] {
+		overridden = "COALESCE(overridden_hostname, '')"
+	}
+	servers, err := tx.QueryContext(ctx, `SELECT cluster_id, host, updated, `+overridden+` FROM cluster_apiserver ORDER BY host`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = servers.Close() }()
+	for servers.Next() {
+		var clusterID, host, override string
+		var updated time.Time
+		if err := servers.Scan(&clusterID, &host, &updated, &override); err != nil {
+			return nil, err
+		}
+		c := byID[normalizeUUID(clusterID)]
+		if c == nil {
+			continue // an API server of a deleted cluster: the platform never uses it
+		}
+		c.APIServers = append(c.APIServers, host)
+		if updated.After(c.Updated) {
+			c.Updated = updated
+		}
+		if c.ServerName == "" && override != "" {
+			c.ServerName = override
+		}
+	}
+	if err := servers.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]ClusterRow, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// hostnameOf reads assert_hostname, a JSON value: true, false, null or a host name.
+// Only a host name changes what is verified.
+func hostnameOf(raw string) string {
+	var v any
+	if json.Unmarshal([]byte(raw), &v) != nil {
+		return strings.TrimSpace(raw)
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return ""
+}
