@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
@@ -135,6 +139,21 @@ var _ = Describe("The PaaSDiagnosis CRD", func() {
 		Expect(table.Rows).To(HaveLen(1))
 		cells := table.Rows[0].Cells
 		Expect(cells[0:4]).To(Equal([]interface{}{"table", "False", "4313022", "PoolEmpty"}))
+	})
+
+	It("accepts every sample in config/samples", func() {
+		ns := newNamespace()
+		files, err := filepath.Glob(filepath.Join("..", "config", "samples", "diagnosis_*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty())
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			var d v1alpha1.PaaSDiagnosis
+			Expect(yaml.UnmarshalStrict(raw, &d)).To(Succeed(), f)
+			d.Namespace = ns
+			Expect(k8sClient.Create(ctx, &d, client.DryRunAll)).To(Succeed(), f)
+		}
 	})
 
 	DescribeTable("rejects an invalid spec with a clear message",

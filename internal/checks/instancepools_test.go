@@ -55,7 +55,7 @@ func TestJudgePools(t *testing.T) {
 			cfg:     v1alpha1.InstancePoolsCheck{MinAvailable: 1}, wantStatus: check.Pass, wantReason: "Succeeded",
 			wantFindings: []string{"Warning/OrphanedInstances/pool/orphaned/abc"}},
 		{name: "listed plans only, one missing", plans: []platformdb.PlanPool{plan("redis", "0shared", 0, 0, 1), plan("redis", "1exclusive", 1, 0, 1)},
-			cfg: v1alpha1.InstancePoolsCheck{MinAvailable: 1, Plans: []v1alpha1.PlanReference{{Service: "redis", Plan: "1exclusive"}, {Service: "redis", Plan: "2big"}}},
+			cfg:        v1alpha1.InstancePoolsCheck{MinAvailable: 1, Plans: []v1alpha1.PlanReference{{Service: "redis", Plan: "1exclusive"}, {Service: "redis", Plan: "2big"}}},
 			wantStatus: check.Unknown, wantReason: "PlanNotFound",
 			wantFindings: []string{"Unknown/PlanNotFound/pool/redis/2big"}},
 	}

@@ -72,7 +72,7 @@ func TestReadPoolsCurrentSchema(t *testing.T) {
 	must(p.Instances(shared, 1, false, "policy"))
 	must(p.Instances(exclusive, 1, true, "fifo"))
 	must(p.Instances(mariadb.NewID(), 2, false, "fifo")) // a deleted plan's
-	must(p.Instances("", 1, true, "fifo"))                // no plan at all
+	must(p.Instances("", 1, true, "fifo"))               // no plan at all
 	dsn := must(p.ReadOnlyUser("ro_current", "ro-pass"))
 
 	r, err := readPools(t, dsn)
