@@ -3,6 +3,8 @@ module github.com/paasdiag/paasdiag
 go 1.26.0
 
 require (
+	github.com/emmansun/gmsm v0.15.5
+	github.com/fernet/fernet-go v0.0.0-20240119011108-303da6aec611
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/onsi/ginkgo/v2 v2.34.0
 	github.com/onsi/gomega v1.44.0

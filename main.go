@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -78,10 +79,19 @@ func main() {
 		os.Exit(1)
 	}
 
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		log.Error(err, "Unable to create a Kubernetes client")
+		os.Exit(1)
+	}
 	if err := (&controllers.PaaSDiagnosisReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Checkers:                checks.All(platformdb.NewPools()),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Checkers: checks.All(checks.Dependencies{
+			Databases: platformdb.NewPools(),
+			Reader:    mgr.GetAPIReader(),
+			Logs:      checks.PodLogs{Client: clientset},
+		}),
 		Runner:                  check.Runner{Concurrency: checkConcurrency},
 		MaxConcurrentReconciles: concurrency,
 	}).SetupWithManager(mgr); err != nil {

@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -187,26 +186,12 @@ func planName(p platformdb.PlanPool) string {
 	return p.Service + "/" + p.Plan + "@" + p.Tenant
 }
 
-func hasUnknown(fs []check.Finding) bool {
-	for _, f := range fs {
-		if f.Severity == v1alpha1.SeverityUnknown {
-			return true
-		}
-	}
-	return false
-}
-
 // databaseUnknown reports a database that could not be read: Unknown, never a claim
 // that a pool is empty.
 func databaseUnknown(err error, where string) check.Result {
-	var dbErr *platformdb.Error
-	if !errors.As(err, &dbErr) {
-		dbErr = &platformdb.Error{Reason: platformdb.ReasonDatabaseError, Message: where + ": " + err.Error()}
-	} else if dbErr.Reason == platformdb.ReasonInvalidDSN {
-		dbErr = &platformdb.Error{Reason: dbErr.Reason, Message: where + ": " + dbErr.Message}
+	f := unknownFinding("database/default", err)
+	if !strings.HasPrefix(f.Message, "database ") {
+		f.Message = where + ": " + f.Message
 	}
-	return check.Result{
-		Status: check.Unknown, Reason: dbErr.Reason, Message: dbErr.Message,
-		Findings: []check.Finding{{Check: "database/default", Severity: v1alpha1.SeverityUnknown, Reason: dbErr.Reason, Message: dbErr.Message}},
-	}
+	return check.Result{Status: check.Unknown, Reason: f.Reason, Message: f.Message, Findings: []check.Finding{f}}
 }

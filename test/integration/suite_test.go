@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -80,9 +81,13 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	// As main.go wires it.
 	Expect((&controllers.PaaSDiagnosisReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Checkers:                checks.All(databases),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Checkers: checks.All(checks.Dependencies{
+			Databases: databases,
+			Reader:    mgr.GetAPIReader(),
+			Logs:      checks.PodLogs{Client: kubernetes.NewForConfigOrDie(cfg)},
+		}),
 		Runner:                  check.Runner{Concurrency: 4},
 		MaxConcurrentReconciles: 10,
 	}).SetupWithManager(mgr)).To(Succeed())

@@ -1,0 +1,228 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/clusterprobe"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+)
+
+// Reasons of the cluster check's warnings.
+const (
+	// ReasonTLSNotVerified: no CA is configured, so the platform (and paasdiag) do not
+	// verify the API server's certificate.
+	ReasonTLSNotVerified = "TLSNotVerified"
+	// ReasonCertificateExpiring: a certificate expires within spec.certificateExpiryWarning.
+	ReasonCertificateExpiring = "CertificateExpiring"
+)
+
+// Sources of a probed cluster.
+const (
+	sourceSpec       = "Spec"
+	sourceDiscovered = "Discovered"
+)
+
+// ClusterReachability is step 1 of the 4313021 procedure: every API server of every app
+// cluster must answer the platform's requests, with the platform's credentials, as
+// cluster-admin.
+type ClusterReachability struct {
+	// Databases holds the diagnoses' connection pools, for discovery.
+	Databases *platformdb.Pools
+	// Now is the clock for certificate expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ check.Checker = ClusterReachability{}
+
+// Name implements check.Checker.
+func (ClusterReachability) Name() string { return "cluster-reachability" }
+
+// Condition implements check.Checker.
+func (ClusterReachability) Condition() string { return v1alpha1.ConditionClusterReachable }
+
+// Enabled implements check.Checker.
+func (ClusterReachability) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool {
+	return len(spec.Clusters) > 0 || spec.DiscoverClusters
+}
+
+// Forget closes the diagnosis' database connections.
+func (c ClusterReachability) Forget(d types.NamespacedName) { c.Databases.Forget(d) }
+
+// clusterTarget is one cluster to probe, from the spec or the platform's database.
+type clusterTarget struct {
+	name       string
+	source     string
+	apiServers []string
+	creds      clusterprobe.Credentials
+	// updated is when the platform's row last changed (discovered clusters only).
+	updated time.Time
+}
+
+// probedServer is the result of probing one API server of a cluster.
+type probedServer struct {
+	cluster *clusterTarget
+	result  clusterprobe.Result
+}
+
+// Check implements check.Checker.
+func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Result {
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	targets, res := resolveClusters(ctx, t, c.Databases)
+	probed := probeAll(ctx, targets, now)
+	judgeClusters(&res, targets, probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
+	return res
+}
+
+// resolveClusters lists the clusters to probe: the spec's and, with discoverClusters,
+// the platform's. A discovery that fails leaves an Unknown finding in the result.
+func resolveClusters(ctx context.Context, t check.Target, databases *platformdb.Pools) ([]*clusterTarget, check.Result) {
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+	var targets []*clusterTarget
+	for _, sc := range t.Diagnosis.Spec.Clusters {
+		creds := clusterprobe.CredentialsFromSecret(t.Secrets[sc.CredentialsSecretRef.Name])
+		creds.ServerName = sc.TLSServerName
+		ct := &clusterTarget{name: sc.Name, source: sourceSpec, creds: creds}
+		for _, u := range sc.APIServers {
+			ct.apiServers = append(ct.apiServers, string(u))
+		}
+		targets = append(targets, ct)
+	}
+	if t.Diagnosis.Spec.DiscoverClusters {
+		discovered, findings, err := discoverClusters(ctx, t, databases)
+		if err != nil {
+			res.Findings = append(res.Findings, unknownFinding("database/workloads", err))
+		}
+		res.Findings = append(res.Findings, findings...)
+		targets = append(targets, discovered...)
+	}
+	return targets, res
+}
+
+// probeAll probes every API server of every cluster at once, each under ctx.
+func probeAll(ctx context.Context, targets []*clusterTarget, now time.Time) []probedServer {
+	var out []probedServer
+	for _, ct := range targets {
+		for _, u := range ct.apiServers {
+			out = append(out, probedServer{cluster: ct, result: clusterprobe.Result{URL: u}})
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i].result = clusterprobe.Probe(ctx, out[i].result.URL, out[i].cluster.creds, now)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// judgeClusters turns the probes into findings, per-API-server status and a verdict.
+func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedServer, now time.Time, window time.Duration) {
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	index := map[*clusterTarget]int{}
+	var failed []string
+	for i, ct := range targets {
+		index[ct] = i
+		res.Clusters = append(res.Clusters, v1alpha1.ClusterStatus{Name: ct.name, Source: ct.source})
+		name := "cluster/" + ct.name
+		if len(ct.apiServers) == 0 {
+			failed = append(failed, ct.name+": no API servers")
+			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityError, code.Number, clusterprobe.ReasonNoAPIServers,
+				code.Message(fmt.Sprintf("cluster %s has no API server configured", ct.name))))
+		}
+		if len(ct.creds.CA) == 0 {
+			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityWarning, "", ReasonTLSNotVerified,
+				fmt.Sprintf("cluster %s has no CA (ca.crt / ca_data): the platform connects without verifying its API servers' certificates", ct.name)))
+		}
+		if exp := ct.creds.ClientCertNotAfter(); exp != nil && expiresWithin(*exp, now, window) {
+			res.Findings = append(res.Findings, expiring(code, name, "the client certificate of cluster "+ct.name, *exp))
+		}
+		if exp := ct.creds.CANotAfter(); exp != nil && expiresWithin(*exp, now, window) {
+			res.Findings = append(res.Findings, expiring(code, name, "the CA certificate of cluster "+ct.name, *exp))
+		}
+	}
+	for _, p := range probed {
+		r := p.result
+		st := &res.Clusters[index[p.cluster]]
+		st.APIServers = append(st.APIServers, v1alpha1.APIServerStatus{
+			URL: r.URL, Reachable: r.Reachable, Reason: r.Reason, ServerVersion: r.ServerVersion,
+			Latency:                    &metav1.Duration{Duration: r.Latency.Round(time.Millisecond)},
+			ServingCertificateNotAfter: metaTime(r.ServingNotAfter),
+			ClientCertificateNotAfter:  metaTime(p.cluster.creds.ClientCertNotAfter()),
+		})
+		name := "cluster/" + p.cluster.name + "/" + r.URL
+		if !r.OK {
+			failed = append(failed, fmt.Sprintf("%s %s: %s", p.cluster.name, r.URL, r.Reason))
+			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityError, code.Number, r.Reason,
+				code.Message(fmt.Sprintf("cluster %s, API server %s: %s", p.cluster.name, r.URL, r.Message))))
+		}
+		if r.ServingNotAfter != nil && r.Verified && expiresWithin(*r.ServingNotAfter, now, window) {
+			res.Findings = append(res.Findings, expiring(code, name, "the serving certificate of "+r.URL, *r.ServingNotAfter))
+		}
+	}
+	total := len(probed)
+
+	switch {
+	case len(failed) > 0:
+		res.Status = check.Fail
+		res.Reason = first(res.Findings, v1alpha1.SeverityError).Reason
+		res.Message = code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, strings.Join(failed, "; ")))
+	case hasUnknown(res.Findings):
+		res.Status = check.Unknown
+		unknown := first(res.Findings, v1alpha1.SeverityUnknown)
+		res.Reason = unknown.Reason
+		res.Message = fmt.Sprintf("%d API server(s) answer, but the platform's clusters could not be discovered: %s", total, unknown.Message)
+	case total == 0:
+		res.Message = "no app cluster to probe"
+	default:
+		res.Message = fmt.Sprintf("%d API server(s) of %d cluster(s) answer the platform's requests as cluster-admin", total, len(targets))
+	}
+}
+
+func expiring(code errorcodes.Code, check, what string, exp time.Time) check.Finding {
+	return finding(check, v1alpha1.SeverityWarning, code.Number, ReasonCertificateExpiring,
+		code.Predicted(fmt.Sprintf("%s expires on %s: the platform will fail to reach the cluster then", what, exp.UTC().Format(time.RFC3339))))
+}
+
+func finding(name string, sev v1alpha1.Severity, code, reason, message string) check.Finding {
+	return check.Finding{Check: name, Severity: sev, Code: code, Reason: reason, Message: message}
+}
+
+// expiresWithin reports whether a certificate that is still valid expires within the
+// window. An expired one is a failure the probe reports, not a warning.
+func expiresWithin(notAfter, now time.Time, window time.Duration) bool {
+	return notAfter.After(now) && notAfter.Sub(now) < window
+}
+
+func metaTime(t *time.Time) *metav1.Time {
+	if t == nil {
+		return nil
+	}
+	m := metav1.NewTime(t.UTC())
+	return &m
+}
+
+// first returns the first finding of a severity.
+func first(fs []check.Finding, sev v1alpha1.Severity) check.Finding {
+	for _, f := range fs {
+		if f.Severity == sev {
+			return f
+		}
+	}
+	return check.Finding{}
+}

@@ -1,0 +1,29 @@
+package checks
+
+import (
+	"errors"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+)
+
+// unknownFinding reports something paasdiag could not find out: Unknown, with the
+// database error's reason, and no code.
+func unknownFinding(name string, err error) check.Finding {
+	var dbErr *platformdb.Error
+	if !errors.As(err, &dbErr) {
+		dbErr = &platformdb.Error{Reason: platformdb.ReasonDatabaseError, Message: err.Error()}
+	}
+	return check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: dbErr.Reason, Message: dbErr.Message}
+}
+
+// hasUnknown reports whether any finding is Unknown.
+func hasUnknown(fs []check.Finding) bool {
+	for _, f := range fs {
+		if f.Severity == v1alpha1.SeverityUnknown {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,231 @@
+package checks
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
+)
+
+// Reasons of the worker log check.
+const (
+	// ReasonForbiddenInWorkerLogs: a worker logged a line matching a 4313021 pattern.
+	ReasonForbiddenInWorkerLogs = "ForbiddenInWorkerLogs"
+	// ReasonNoWorkerPods: no pod matches the selector, so there is nothing to read.
+	ReasonNoWorkerPods = "NoWorkerPods"
+	// ReasonLogsUnreadable: a pod's logs could not be read.
+	ReasonLogsUnreadable = "LogsUnreadable"
+)
+
+const (
+	// maxWorkerPods bounds how many pods one evaluation reads.
+	maxWorkerPods = 20
+	// maxQuotedLine bounds the log line a finding quotes.
+	maxQuotedLine = 300
+	// maxLogLine is the longest line scanned; longer ones are cut.
+	maxLogLine = 256 << 10
+)
+
+// LogStreamer opens a pod's logs. The manager's implementation goes through the API
+// server's pods/log subresource.
+type LogStreamer interface {
+	StreamLogs(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error)
+}
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
+
+// WorkerLogs is step 3 of the 4313021 procedure: a 403 Forbidden in the
+// bkpaas3-apiserver-worker logs means the cluster credentials are wrong or lack
+// permission.
+type WorkerLogs struct {
+	// Reader lists the worker pods, uncached: paasdiag does not keep every Pod in memory.
+	Reader client.Reader
+	// Logs opens their logs.
+	Logs LogStreamer
+}
+
+var (
+	_ check.Checker   = WorkerLogs{}
+	_ check.Validator = WorkerLogs{}
+)
+
+// Name implements check.Checker.
+func (WorkerLogs) Name() string { return "worker-logs" }
+
+// Condition implements check.Checker.
+func (WorkerLogs) Condition() string { return v1alpha1.ConditionWorkerLogsClean }
+
+// Enabled implements check.Checker.
+func (WorkerLogs) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool { return spec.WorkerLogs != nil }
+
+// Validate implements check.Validator: every pattern must compile.
+func (WorkerLogs) Validate(spec *v1alpha1.PaaSDiagnosisSpec) error {
+	_, err := compilePatterns(spec.WorkerLogs.Patterns)
+	return err
+}
+
+func compilePatterns(patterns []string) ([]*regexp.Regexp, error) {
+	out := make([]*regexp.Regexp, 0, len(patterns))
+	for i, p := range patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("workerLogs.patterns[%d] is not a valid RE2 regular expression: %v", i, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+// Check implements check.Checker.
+func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	cfg := t.Diagnosis.Spec.WorkerLogs
+	patterns, err := compilePatterns(cfg.Patterns)
+	if err != nil {
+		return unknownResult("worker-logs", ReasonLogsUnreadable, err.Error())
+	}
+	selector, err := metav1.LabelSelectorAsSelector(&cfg.PodSelector)
+	if err != nil {
+		return unknownResult("worker-logs", ReasonLogsUnreadable, "workerLogs.podSelector is not valid: "+err.Error())
+	}
+	var pods corev1.PodList
+	if err := c.Reader.List(ctx, &pods, client.InNamespace(t.Diagnosis.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return unknownResult("worker-logs", ReasonLogsUnreadable, fmt.Sprintf("the worker pods (%s) cannot be listed: %v", selector, err))
+	}
+	if len(pods.Items) == 0 {
+		return unknownResult("worker-logs", ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches workerLogs.podSelector %s", t.Diagnosis.Namespace, selector))
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	if len(pods.Items) > maxWorkerPods {
+		pods.Items = pods.Items[:maxWorkerPods]
+	}
+
+	since := int64(cfg.Window.Seconds())
+	limit := cfg.LimitBytes
+	redact := redactor(t.Secrets)
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+	var dirty []string
+	for _, pod := range pods.Items {
+		name := "pod/" + pod.Name
+		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since}
+		if limit > 0 {
+			opts.LimitBytes = &limit
+		}
+		matches, sample, err := c.scan(ctx, t.Diagnosis.Namespace, pod.Name, opts, patterns)
+		if err != nil {
+			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonLogsUnreadable,
+				Message: fmt.Sprintf("the logs of pod %s cannot be read: %s", pod.Name, redact(err.Error()))})
+			continue
+		}
+		if matches > 0 {
+			dirty = append(dirty, pod.Name)
+			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonForbiddenInWorkerLogs,
+				Message: code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s, e.g. %q: check the cluster certificate or token (step 1)",
+					pod.Name, matches, cfg.Window.Duration, quote(redact(sample))))})
+		}
+	}
+	switch {
+	case len(dirty) > 0:
+		res.Status, res.Reason = check.Fail, ReasonForbiddenInWorkerLogs
+		res.Message = code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), cfg.Window.Duration, strings.Join(dirty, ", ")))
+	case hasUnknown(res.Findings):
+		f := first(res.Findings, v1alpha1.SeverityUnknown)
+		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, f.Message
+	default:
+		res.Message = fmt.Sprintf("no line of %d worker pod(s) in the last %s matches a 4313021 pattern", len(pods.Items), cfg.Window.Duration)
+	}
+	return res
+}
+
+// scan reads a pod's logs, bounded by the options' limit, and counts the lines that
+// match any pattern, keeping the first.
+func (c WorkerLogs) scan(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions, patterns []*regexp.Regexp) (int, string, error) {
+	stream, err := c.Logs.StreamLogs(ctx, namespace, pod, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = stream.Close() }()
+	var r io.Reader = stream
+	if opts.LimitBytes != nil {
+		// The API server honours limitBytes; bound the read here too.
+		r = io.LimitReader(stream, *opts.LimitBytes)
+	}
+	return matchLines(r, patterns)
+}
+
+// matchLines counts the lines of r that match any pattern and returns the first.
+func matchLines(r io.Reader, patterns []*regexp.Regexp) (int, string, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLogLine)
+	matches, sample := 0, ""
+	for sc.Scan() {
+		line := sc.Bytes()
+		for _, re := range patterns {
+			if re.Match(line) {
+				if matches == 0 {
+					sample = string(line)
+				}
+				matches++
+				break
+			}
+		}
+	}
+	if err := sc.Err(); err != nil && err != bufio.ErrTooLong {
+		return matches, sample, err
+	}
+	return matches, sample, nil
+}
+
+// redactor removes every secret value paasdiag holds, and anything that looks like a
+// credential, from text quoted in status.
+func redactor(secrets check.Secrets) func(string) string {
+	var values []string
+	for _, data := range secrets {
+		for _, v := range data {
+			if s := strings.TrimSpace(string(v)); len(s) >= 6 {
+				values = append(values, s)
+			}
+		}
+	}
+	// Longest first, so that a value containing another is removed whole.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	return func(s string) string {
+		for _, v := range values {
+			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		}
+		return credentialLike.ReplaceAllString(s, "${1}[REDACTED]")
+	}
+}
+
+// credentialLike matches bearer tokens and key=value credentials in log lines.
+var credentialLike = regexp.MustCompile(`(?i)(bearer\s+|authorization:\s*|(?:password|passwd|pwd|token|secret|api[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',;]+`)
+
+// quote truncates a log line for a finding.
+func quote(line string) string {
+	line = strings.TrimSpace(line)
+	if len(line) <= maxQuotedLine {
+		return line
+	}
+	cut := maxQuotedLine
+	for cut > 0 && line[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return line[:cut] + "..."
+}
+
+func unknownResult(name, reason, message string) check.Result {
+	return check.Result{Status: check.Unknown, Reason: reason, Message: message,
+		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: reason, Message: message}}}
+}
