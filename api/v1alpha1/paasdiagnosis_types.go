@@ -239,7 +239,7 @@ type WorkerLogsCheck struct {
 	// +optional
 	Patterns []string `json:"patterns,omitempty"`
 
-	// Window is how far back the logs are read.
+	// Window is how far back the logs are read; 0 means the default, 10m.
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32

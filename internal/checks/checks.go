@@ -28,7 +28,7 @@ type Dependencies struct {
 // troubleshooting steps.
 func All(deps Dependencies) []check.Checker {
 	return []check.Checker{
-		ClusterReachability{Databases: deps.Databases},
+		ClusterReachability{Databases: deps.Databases, Reader: deps.Reader},
 		InitialClusterState{Reader: deps.Reader, Databases: deps.Databases},
 		WorkerLogs{Reader: deps.Reader, Logs: deps.Logs},
 		InstancePools{Databases: deps.Databases},

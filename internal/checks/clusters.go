@@ -3,12 +3,15 @@ package checks
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
@@ -24,6 +27,11 @@ const (
 	ReasonTLSNotVerified = "TLSNotVerified"
 	// ReasonCertificateExpiring: a certificate expires within spec.certificateExpiryWarning.
 	ReasonCertificateExpiring = "CertificateExpiring"
+	// ReasonRestartRequired: a discovered cluster changed after the platform's apiserver
+	// processes started; platform 1.6 and earlier cache clusters per process.
+	ReasonRestartRequired = "RestartRequired"
+	// ReasonPodsUnreadable: the platform's apiserver pods could not be listed.
+	ReasonPodsUnreadable = "PodsUnreadable"
 )
 
 // Sources of a probed cluster.
@@ -38,6 +46,8 @@ const (
 type ClusterReachability struct {
 	// Databases holds the diagnoses' connection pools, for discovery.
 	Databases *platformdb.Pools
+	// Reader lists the platform's apiserver pods, uncached, for RestartRequired.
+	Reader client.Reader
 	// Now is the clock for certificate expiry; nil means time.Now.
 	Now func() time.Time
 }
@@ -82,8 +92,57 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 	}
 	targets, res := resolveClusters(ctx, t, c.Databases)
 	probed := probeAll(ctx, targets, now)
+	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil {
+		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, targets)...)
+	}
 	judgeClusters(&res, targets, probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
 	return res
+}
+
+// restartFindings warns about discovered clusters that changed after some of the
+// platform's apiserver pods started: on platform 1.6 and earlier those processes still
+// use the old configuration until restarted (the note under step 1 of 4313021).
+func (c ClusterReachability) restartFindings(ctx context.Context, namespace string, sel *metav1.LabelSelector, targets []*clusterTarget) []check.Finding {
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: ReasonPodsUnreadable,
+			Message: "apiServerPodSelector is not valid: " + err.Error()}}
+	}
+	var pods corev1.PodList
+	if err := c.Reader.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: ReasonPodsUnreadable,
+			Message: fmt.Sprintf("the platform's apiserver pods (%s) cannot be listed: %v", selector, err)}}
+	}
+	var out []check.Finding
+	for _, ct := range targets {
+		if ct.source != sourceDiscovered || ct.updated.IsZero() {
+			continue
+		}
+		var stale []string
+		for _, p := range pods.Items {
+			started := p.CreationTimestamp.Time
+			if p.Status.StartTime != nil {
+				started = p.Status.StartTime.Time
+			}
+			// Pod times have a second's resolution: only a change a second or more
+			// after the start is certainly missed by the process.
+			if started.Add(time.Second).Before(ct.updated) {
+				stale = append(stale, p.Name)
+			}
+		}
+		if len(stale) == 0 {
+			continue
+		}
+		sort.Strings(stale)
+		if len(stale) > 5 {
+			stale = append(stale[:5], fmt.Sprintf("and %d more", len(stale)-5))
+		}
+		out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, code.Number, ReasonRestartRequired,
+			code.Predicted(fmt.Sprintf("cluster %s changed at %s, after these apiserver pods started: %s; on platform 1.6 and earlier they keep the old configuration until every apiserver process is restarted",
+				ct.name, ct.updated.UTC().Format(time.RFC3339), strings.Join(stale, ", ")))))
+	}
+	return out
 }
 
 // resolveClusters lists the clusters to probe: the spec's and, with discoverClusters,

@@ -2,12 +2,14 @@ package checks
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +37,10 @@ const (
 	maxQuotedLine = 300
 	// maxLogLine is the longest line scanned; longer ones are cut.
 	maxLogLine = 256 << 10
+	// defaultLogWindow and defaultLogLimitBytes apply when the spec leaves them zero
+	// (the CRD's defaults, for clients that send zero values).
+	defaultLogWindow     = 10 * time.Minute
+	defaultLogLimitBytes = 1 << 20
 )
 
 // LogStreamer opens a pod's logs. The manager's implementation goes through the API
@@ -112,17 +118,21 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 		pods.Items = pods.Items[:maxWorkerPods]
 	}
 
-	since := int64(cfg.Window.Seconds())
+	window := cfg.Window.Duration
+	if window < time.Second {
+		window = defaultLogWindow
+	}
+	since := int64(window.Seconds())
 	limit := cfg.LimitBytes
+	if limit <= 0 {
+		limit = defaultLogLimitBytes
+	}
 	redact := redactor(t.Secrets)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	var dirty []string
 	for _, pod := range pods.Items {
 		name := "pod/" + pod.Name
-		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since}
-		if limit > 0 {
-			opts.LimitBytes = &limit
-		}
+		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since, LimitBytes: &limit}
 		matches, sample, err := c.scan(ctx, t.Diagnosis.Namespace, pod.Name, opts, patterns)
 		if err != nil {
 			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonLogsUnreadable,
@@ -133,18 +143,18 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 			dirty = append(dirty, pod.Name)
 			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonForbiddenInWorkerLogs,
 				Message: code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s, e.g. %q: check the cluster certificate or token (step 1)",
-					pod.Name, matches, cfg.Window.Duration, quote(redact(sample))))})
+					pod.Name, matches, window, quote(redact(sample))))})
 		}
 	}
 	switch {
 	case len(dirty) > 0:
 		res.Status, res.Reason = check.Fail, ReasonForbiddenInWorkerLogs
-		res.Message = code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), cfg.Window.Duration, strings.Join(dirty, ", ")))
+		res.Message = code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), window, strings.Join(dirty, ", ")))
 	case hasUnknown(res.Findings):
 		f := first(res.Findings, v1alpha1.SeverityUnknown)
 		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, f.Message
 	default:
-		res.Message = fmt.Sprintf("no line of %d worker pod(s) in the last %s matches a 4313021 pattern", len(pods.Items), cfg.Window.Duration)
+		res.Message = fmt.Sprintf("no line of %d worker pod(s) in the last %s matches a 4313021 pattern", len(pods.Items), window)
 	}
 	return res
 }
@@ -165,27 +175,38 @@ func (c WorkerLogs) scan(ctx context.Context, namespace, pod string, opts *corev
 	return matchLines(r, patterns)
 }
 
-// matchLines counts the lines of r that match any pattern and returns the first.
+// matchLines counts the lines of r that match any pattern and returns the first. A
+// line longer than maxLogLine is judged by its beginning and the rest skipped.
 func matchLines(r io.Reader, patterns []*regexp.Regexp) (int, string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLogLine)
+	br := bufio.NewReaderSize(r, maxLogLine)
 	matches, sample := 0, ""
-	for sc.Scan() {
-		line := sc.Bytes()
+	judge := func(line []byte) {
+		line = bytes.TrimRight(line, "\r\n")
 		for _, re := range patterns {
 			if re.Match(line) {
 				if matches == 0 {
 					sample = string(line)
 				}
 				matches++
-				break
+				return
 			}
 		}
 	}
-	if err := sc.Err(); err != nil && err != bufio.ErrTooLong {
-		return matches, sample, err
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			judge(line)
+		}
+		for err == bufio.ErrBufferFull { // the rest of an overlong line
+			_, err = br.ReadSlice('\n')
+		}
+		switch {
+		case err == io.EOF:
+			return matches, sample, nil
+		case err != nil:
+			return matches, sample, err
+		}
 	}
-	return matches, sample, nil
 }
 
 // redactor removes every secret value paasdiag holds, and anything that looks like a
@@ -209,8 +230,9 @@ func redactor(secrets check.Secrets) func(string) string {
 	}
 }
 
-// credentialLike matches bearer tokens and key=value credentials in log lines.
-var credentialLike = regexp.MustCompile(`(?i)(bearer\s+|authorization:\s*|(?:password|passwd|pwd|token|secret|api[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',;]+`)
+// credentialLike matches bearer tokens, authorization headers and key=value
+// credentials in log lines; the first group (the label) is kept.
+var credentialLike = regexp.MustCompile(`(?i)((?:authorization["']?\s*[:=]\s*["']?)?(?:bearer|basic)\s+|authorization["']?\s*[:=]\s*["']?|(?:password|passwd|pwd|token|secret|api[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',;)}]+`)
 
 // quote truncates a log line for a finding.
 func quote(line string) string {

@@ -34,6 +34,8 @@ import (
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/checks"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
+	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 )
 
@@ -44,6 +46,8 @@ var (
 	scheme    = runtime.NewScheme()
 	databases = platformdb.NewPools()
 	dbServer  *mariadb.Server
+	app       *appcluster.Cluster
+	kubelet   *fakekubelet.Kubelet
 	tmpDir    string
 	cancelMgr context.CancelFunc
 )
@@ -64,6 +68,10 @@ var _ = BeforeSuite(func() {
 	dbServer, err = mariadb.Start(filepath.Join(tmpDir, "mariadb"))
 	Expect(err).NotTo(HaveOccurred(), "start MariaDB (install it with hack/mariadb.sh install)")
 
+	// The app cluster: a second real control plane.
+	app, err = appcluster.Start()
+	Expect(err).NotTo(HaveOccurred())
+
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
@@ -72,6 +80,9 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "start envtest: is KUBEBUILDER_ASSETS set? run `make test`")
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
+	// The kubelet the control cluster's API server fetches worker logs from.
+	kubelet = fakekubelet.Start()
+	Expect(kubelet.RegisterNode(context.Background(), k8sClient, "control-node-1")).To(Succeed())
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
@@ -109,6 +120,12 @@ var _ = AfterSuite(func() {
 	}
 	if dbServer != nil {
 		Expect(dbServer.Stop()).To(Succeed())
+	}
+	if app != nil {
+		Expect(app.Stop()).To(Succeed())
+	}
+	if kubelet != nil {
+		kubelet.Close()
 	}
 	if tmpDir != "" {
 		_ = os.RemoveAll(tmpDir)

@@ -1,0 +1,58 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+)
+
+func TestRedactor(t *testing.T) {
+	redact := redactor(check.Secrets{"app-cluster": {"token": []byte("known-secret-token-value"), "short": []byte("abc")}})
+	tests := []struct{ in, gone string }{
+		{"ERROR 403 with Authorization: Bearer eyJhbGciOi.abc.def", "eyJhbGciOi"},
+		{"headers {'Authorization': 'Bearer eyJhbGciOi-xyz'}", "eyJhbGciOi"},
+		{"authorization=Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"},
+		{"connecting with password=hunter2!, retrying", "hunter2"},
+		{`{"token": "tok-123456"}`, "tok-123456"},
+		{"api_key: AKIA0000", "AKIA0000"},
+		{"the platform used known-secret-token-value to call", "known-secret-token-value"},
+	}
+	for _, tt := range tests {
+		got := redact(tt.in)
+		if strings.Contains(got, tt.gone) || !strings.Contains(got, "[REDACTED]") {
+			t.Errorf("redact(%q) = %q", tt.in, got)
+		}
+	}
+	if got := redact("Reason: Forbidden (403) for user abc"); got != "Reason: Forbidden (403) for user abc" {
+		t.Errorf("a line without credentials changed: %q", got)
+	}
+}
+
+func TestMatchLines(t *testing.T) {
+	patterns, err := compilePatterns([]string{`Reason: Forbidden`, `\b403\b`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := "INFO start\nERROR (403)\nat 14:03:22 nothing\nReason: Forbidden\n" + strings.Repeat("x", maxLogLine+10) + "\nReason: Forbidden again\n"
+	n, sample, err := matchLines(strings.NewReader(logs), patterns)
+	if err != nil || n != 3 || sample != "ERROR (403)" {
+		t.Errorf("matchLines = %d, %q, %v; want 3 matches (one after the overlong line), first \"ERROR (403)\"", n, sample, err)
+	}
+}
+
+func TestValidatePatterns(t *testing.T) {
+	spec := &v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &v1alpha1.WorkerLogsCheck{Patterns: []string{"ok", "(bad"}}}
+	err := WorkerLogs{}.Validate(spec)
+	if err == nil || !strings.Contains(err.Error(), "workerLogs.patterns[1]") {
+		t.Errorf("Validate = %v", err)
+	}
+}
+
+func TestQuoteTruncates(t *testing.T) {
+	q := quote(strings.Repeat("资", 200))
+	if len(q) > maxQuotedLine+3 || !strings.HasSuffix(q, "...") || strings.ContainsRune(q, '\uFFFD') {
+		t.Errorf("quote = %q", q)
+	}
+}

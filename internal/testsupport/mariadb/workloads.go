@@ -1,0 +1,155 @@
+package mariadb
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/sm4"
+	"github.com/fernet/fernet-go"
+)
+
+// Workloads is one of the platform's workloads databases (bk_engine_ng) on a test
+// server, with helpers to configure app clusters as the admin console would.
+type Workloads struct {
+	Server   *Server
+	Database string
+	// Legacy is the platform 1.6 layout.
+	Legacy bool
+}
+
+// NewWorkloads creates database in the current or (legacy) the 1.6 layout.
+func NewWorkloads(s *Server, database string, legacy bool) (*Workloads, error) {
+	ddl := "bk_engine_ng.sql"
+	if legacy {
+		ddl = "bk_engine_ng_1.6.sql"
+	}
+	return &Workloads{Server: s, Database: database, Legacy: legacy}, s.CreateDatabase(database, ddl)
+}
+
+// StoredCredentials are a cluster's credential columns as stored.
+type StoredCredentials struct {
+	CA, Cert, Key, Token string
+}
+
+// Encrypt stores PEM credentials as the platform does: PEM values base64-encoded, then
+// every value passed through encrypt (nil stores plaintext, as rows older than
+// encryption are).
+func Encrypt(ca, cert, key []byte, token string, encrypt func(string) string) StoredCredentials {
+	if encrypt == nil {
+		encrypt = func(s string) string { return s }
+	}
+	enc := func(pem []byte) string {
+		if len(pem) == 0 {
+			return ""
+		}
+		return encrypt(base64.StdEncoding.EncodeToString(pem))
+	}
+	tok := ""
+	if token != "" {
+		tok = encrypt(token)
+	}
+	return StoredCredentials{CA: enc(ca), Cert: enc(cert), Key: enc(key), Token: tok}
+}
+
+// Cluster adds an app cluster with its API servers and returns its id.
+func (w *Workloads) Cluster(name string, apiServers []string, creds StoredCredentials) (string, error) {
+	id := NewID()
+	nullable := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	var err error
+	if w.Legacy {
+		err = w.Server.Exec(w.Database, `INSERT INTO cluster_cluster (uuid, created, updated, region, name, description, ingress_config, annotations,
+			ca_data, cert_data, key_data, token_type, token_value, feature_flags) VALUES (?, NOW(6), NOW(6), 'default', ?, '', '{}', '{}', ?, ?, ?, 1, ?, '{}')`,
+			id, name, nullable(creds.CA), nullable(creds.Cert), nullable(creds.Key), nullable(creds.Token))
+	} else {
+		err = w.Server.Exec(w.Database, `INSERT INTO cluster_cluster (uuid, created, updated, name, description, ingress_config, annotations,
+			ca_data, cert_data, key_data, token_type, token_value, assert_hostname, feature_flags) VALUES (?, NOW(6), NOW(6), ?, '', '{}', '{}', ?, ?, ?, 1, ?, 'true', '{}')`,
+			id, name, nullable(creds.CA), nullable(creds.Cert), nullable(creds.Key), nullable(creds.Token))
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, host := range apiServers {
+		if err := w.Server.Exec(w.Database, "INSERT INTO cluster_apiserver (uuid, created, updated, host, cluster_id) VALUES (?, NOW(6), NOW(6), ?, ?)",
+			NewID(), host, id); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
+// Touch marks a cluster and its API servers changed at the given time, as editing it
+// in the admin console does.
+func (w *Workloads) Touch(name string, at time.Time) error {
+	if err := w.Server.Exec(w.Database, "UPDATE cluster_cluster SET updated = ? WHERE name = ?", at.UTC(), name); err != nil {
+		return err
+	}
+	return w.Server.Exec(w.Database, "UPDATE cluster_apiserver SET updated = ? WHERE cluster_id = (SELECT uuid FROM cluster_cluster WHERE name = ?)", at.UTC(), name)
+}
+
+// SetToken replaces a cluster's stored token.
+func (w *Workloads) SetToken(name, stored string) error {
+	return w.Server.Exec(w.Database, "UPDATE cluster_cluster SET token_value = ?, updated = NOW(6) WHERE name = ?", stored, name)
+}
+
+// ReadOnlyUser creates user with the grant config/samples/readonly-grant-workloads.sql
+// recommends, applied to this database, and returns its DSN.
+func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
+	grant, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "samples", "readonly-grant-workloads.sql"))
+	if err != nil {
+		return "", err
+	}
+	stmts := string(grant)
+	if w.Legacy {
+		stmts = strings.ReplaceAll(stmts, "assert_hostname, ", "")
+	}
+	stmts = strings.ReplaceAll(stmts, "bk_engine_ng.", "`"+w.Database+"`.")
+	stmts = strings.ReplaceAll(stmts, "'paasdiag'@'%'", "'"+user+"'@'127.0.0.1'")
+	stmts = strings.ReplaceAll(stmts, "'change-me'", "'"+password+"'")
+	if err := w.Server.Exec("", stmts); err != nil {
+		return "", err
+	}
+	return w.Server.DSN(user, password, w.Database), nil
+}
+
+// FernetEncrypter encrypts as the platform's default cipher: "bkcrypt$" + a Fernet
+// token made with the key.
+func FernetEncrypter(key string) func(string) string {
+	k := fernet.MustDecodeKeys(key)[0]
+	return func(plain string) string {
+		token, err := fernet.EncryptAndSign([]byte(plain), k)
+		if err != nil {
+			panic(err)
+		}
+		return "bkcrypt$" + string(token)
+	}
+}
+
+// SM4CTREncrypter encrypts as the platform does with BK_CRYPTO_TYPE=SHANGMI:
+// "sm4ctr$" + base64(IV || SM4-CTR ciphertext), the key's first 16 bytes as the SM4 key.
+func SM4CTREncrypter(key string) func(string) string {
+	block, err := sm4.NewCipher([]byte(key[:16]))
+	if err != nil {
+		panic(err)
+	}
+	return func(plain string) string {
+		iv := make([]byte, 16)
+		_, _ = rand.Read(iv)
+		iv[0] &= 0x7f // far from counter wrap-around
+		out := make([]byte, len(plain))
+		cipher.NewCTR(blockOnly{block}, iv).XORKeyStream(out, []byte(plain))
+		return "sm4ctr$" + base64.StdEncoding.EncodeToString(append(iv, out...))
+	}
+}
+
+// blockOnly hides the SM4 implementation's own CTR mode, so the standard one is used.
+type blockOnly struct{ cipher.Block }

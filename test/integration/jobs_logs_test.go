@@ -1,0 +1,236 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
+)
+
+// Steps 2 and 3 of 4313021 through the controller: the initial cluster state Job as
+// real Job objects, node labels on the app cluster's real Nodes, and worker logs read
+// through the API server's pods/log from a kubelet endpoint served by the test.
+
+func podOnNode(ns, name string, labels map[string]string) error {
+	return fakekubelet.Pod(context.Background(), k8sClient, ns, name, "control-node-1", "worker", labels)
+}
+
+// job creates a Job the way the bkpaas3 chart's hook does, and sets its status.
+func job(ns, name string, labels map[string]string, status batchv1.JobStatus) {
+	GinkgoHelper()
+	ctx := context.Background()
+	j := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "gen-state", Image: "bkpaas3-apiserver:test", Command: []string{"python", "manage.py", "region_gen_state"}}},
+		}}},
+	}
+	Expect(k8sClient.Create(ctx, j)).To(Succeed())
+	j.Status = status
+	Expect(k8sClient.Status().Update(ctx, j)).To(Succeed())
+}
+
+func setJobStatus(ns, name string, status batchv1.JobStatus) {
+	GinkgoHelper()
+	var j batchv1.Job
+	Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &j)).To(Succeed())
+	status.StartTime = j.Status.StartTime // immutable once set
+	j.Status = status
+	Expect(k8sClient.Status().Update(context.Background(), &j)).To(Succeed())
+}
+
+func running() batchv1.JobStatus {
+	start := metav1.Now()
+	return batchv1.JobStatus{StartTime: &start, Active: 1}
+}
+
+func failedJob() batchv1.JobStatus {
+	start := metav1.NewTime(time.Now().Add(-time.Minute))
+	now := metav1.Now()
+	return batchv1.JobStatus{StartTime: &start, Failed: 1, Conditions: []batchv1.JobCondition{
+		{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+		{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+	}}
+}
+
+func succeededJob() batchv1.JobStatus {
+	start := metav1.NewTime(time.Now().Add(-time.Minute))
+	now := metav1.Now()
+	return batchv1.JobStatus{StartTime: &start, CompletionTime: &now, Succeeded: 1, Conditions: []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastTransitionTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastTransitionTime: now},
+	}}
+}
+
+func jobDiagnosis(ns string, cfg *v1alpha1.InitialClusterStateCheck) *v1alpha1.PaaSDiagnosis {
+	return &v1alpha1.PaaSDiagnosis{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3"},
+		Spec: v1alpha1.PaaSDiagnosisSpec{
+			Interval:            metav1.Duration{Duration: 10 * time.Second},
+			Timeout:             metav1.Duration{Duration: 3 * time.Second},
+			InitialClusterState: cfg,
+		},
+	}
+}
+
+var _ = Describe("The initial cluster state Job check", func() {
+	It("reports a missing Job as 4313021 JobMissing, by the seed's default name", func() {
+		ns := newNamespace()
+		key := create(jobDiagnosis(ns, &v1alpha1.InitialClusterStateCheck{}))
+		d := waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionFalse, "JobMissing")
+		Expect(d.Status.Codes).To(Equal([]string{"4313021"}))
+		Expect(condition(d, v1alpha1.ConditionInitialClusterStateReady).Message).
+			To(ContainSubstring("Job bkpaas3-apiserver-generate-initial-cluster-state not found in namespace " + ns))
+	})
+
+	It("follows the Job from running to failed with the Job's own reason, then to succeeded", func() {
+		ns := newNamespace()
+		job(ns, "bkpaas3-apiserver-generate-initial-cluster-state", nil, running())
+		key := create(jobDiagnosis(ns, &v1alpha1.InitialClusterStateCheck{}))
+		d := waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionUnknown, "JobRunning")
+		Expect(d.Status.Codes).To(BeEmpty())
+
+		By("the Job fails")
+		setJobStatus(ns, "bkpaas3-apiserver-generate-initial-cluster-state", failedJob())
+		d = waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionFalse, "JobFailed")
+		Expect(condition(d, v1alpha1.ConditionInitialClusterStateReady).Message).
+			To(ContainSubstring("failed (BackoffLimitExceeded: Job has reached the specified backoff limit); run helm upgrade"))
+		Expect(d.Status.Codes).To(Equal([]string{"4313021"}))
+
+		By("helm upgrade runs it again and it succeeds")
+		// The hook's before-hook-creation policy deletes the old Job first.
+		Expect(k8sClient.Delete(context.Background(), &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3-apiserver-generate-initial-cluster-state"}},
+			client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "bkpaas3-apiserver-generate-initial-cluster-state"}, &batchv1.Job{})
+		}).Should(HaveOccurred())
+		job(ns, "bkpaas3-apiserver-generate-initial-cluster-state", nil, succeededJob())
+		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
+
+	It("finds the newest Job by selector", func() {
+		ns := newNamespace()
+		labels := map[string]string{"app.kubernetes.io/instance": "bkpaas3", "app.kubernetes.io/component": "initial-cluster-state"}
+		job(ns, "bkpaas3-engine-generate-initial-cluster-state-1", labels, failedJob())
+		time.Sleep(1100 * time.Millisecond) // creation timestamps have a second's resolution
+		job(ns, "bkpaas3-engine-generate-initial-cluster-state-2", labels, succeededJob())
+		key := create(jobDiagnosis(ns, &v1alpha1.InitialClusterStateCheck{JobSelector: &metav1.LabelSelector{MatchLabels: labels}}))
+		d := waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		Expect(condition(d, v1alpha1.ConditionInitialClusterStateReady).Message).To(ContainSubstring("-2 succeeded"))
+	})
+
+	It("with verifyNodeLabels, does not take a succeeded Job's word for it: the nodes must carry its labels", Serial, func() {
+		ns := newNamespace()
+		token := must(app.TokenUser(uniqueName("bkpaas-labels"), "cluster-admin"))
+		createSecret(ns, "app-cluster", map[string]string{"ca.crt": string(app.CA), "token": token})
+		job(ns, "bkpaas3-apiserver-generate-initial-cluster-state", nil, succeededJob())
+		Expect(app.Node("app-node-1", nil)).To(Succeed())
+		Expect(app.Node("app-node-2", nil)).To(Succeed())
+		d := jobDiagnosis(ns, &v1alpha1.InitialClusterStateCheck{VerifyNodeLabels: true})
+		d.Spec.Clusters = []v1alpha1.ClusterTarget{target("default-main", "app-cluster", app.URL)}
+		d.Spec.CertificateExpiryWarning = metav1.Duration{Duration: time.Hour}
+		key := create(d)
+
+		d = waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionFalse, "StateMissing")
+		Expect(d.Status.Codes).To(Equal([]string{"4313021"}))
+		Expect(findingsWith(d, "StateMissing")[0].Message).To(ContainSubstring("none of the 2 node(s) of cluster default-main carries an eng-cstate-* label"))
+
+		By("the Job really runs and labels the nodes")
+		for _, n := range []string{"app-node-1", "app-node-2"} {
+			node, err := app.Client.CoreV1().Nodes().Get(context.Background(), n, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			node.Labels = map[string]string{"eng-cstate-3f9a1c2e-" + strings.TrimPrefix(n, "app-node-"): "1"}
+			_, err = app.Client.CoreV1().Nodes().Update(context.Background(), node, metav1.UpdateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
+})
+
+func logsDiagnosis(ns string, labels map[string]string, patterns ...string) *v1alpha1.PaaSDiagnosis {
+	return &v1alpha1.PaaSDiagnosis{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3"},
+		Spec: v1alpha1.PaaSDiagnosisSpec{
+			Interval:   metav1.Duration{Duration: 10 * time.Second},
+			Timeout:    metav1.Duration{Duration: 3 * time.Second},
+			WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: labels}, Container: "worker", Patterns: patterns},
+		},
+	}
+}
+
+const forbiddenTraceback = `[2026-11-26 10:00:01,123] INFO celery task paasng.platform.engine.deploy started
+[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info
+Traceback (most recent call last):
+kubernetes.client.exceptions.ApiException: (403)
+Reason: Forbidden
+HTTP response headers: HTTPHeaderDict({'Audit-Id': 'x', 'Authorization': 'Bearer eyJhbGciOi-canary-token'})
+`
+
+var _ = Describe("The worker log check", func() {
+	workers := map[string]string{"app.kubernetes.io/name": "bkpaas3-apiserver-worker"}
+
+	It("reads the logs through pods/log and quotes the 4313021 line, secrets redacted", func() {
+		ns := newNamespace()
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-1", workers)).To(Succeed())
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", forbiddenTraceback)
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-1", "worker", "[2026-11-26 10:00:00] INFO all is well\n")
+		key := create(logsDiagnosis(ns, workers, `Reason: Forbidden`, `\b403\b`, `Can not get app cluster egress info`, `Authorization`))
+
+		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionFalse, "ForbiddenInWorkerLogs")
+		Expect(d.Status.Codes).To(Equal([]string{"4313021"}))
+		f := findingsWith(d, "ForbiddenInWorkerLogs")
+		Expect(f).To(HaveLen(1))
+		Expect(f[0].Check).To(Equal("pod/bkpaas3-apiserver-worker-0"))
+		Expect(f[0].Message).To(HavePrefix("[4313021] 获取集群信息失败: pod bkpaas3-apiserver-worker-0 logged 4 matching line(s) in the last 10m0s, e.g. \"[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info\""))
+		Expect(condition(d, v1alpha1.ConditionWorkerLogsClean).Message).To(ContainSubstring("1 of 2 worker pod(s)"))
+		expectNoSecret(d, "eyJhbGciOi-canary-token")
+		// The read went through the API server to the node's kubelet, with the window and byte bound.
+		Expect(kubelet.Requests()).To(ContainElement(And(ContainSubstring("/containerLogs/"+ns+"/bkpaas3-apiserver-worker-0/worker"),
+			ContainSubstring("sinceSeconds=600"), ContainSubstring("limitBytes=1048576"))))
+	})
+
+	It("redacts a token from a quoted line", func() {
+		ns := newNamespace()
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", "ERROR 403 calling the cluster with Authorization: Bearer eyJhbGciOi-canary-token2\n")
+		key := create(logsDiagnosis(ns, workers, `\b403\b`))
+		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionFalse, "ForbiddenInWorkerLogs")
+		Expect(d.Status.Findings[0].Message).To(ContainSubstring("[REDACTED]"))
+		expectNoSecret(d, "eyJhbGciOi-canary-token2")
+	})
+
+	It("is clean when no line matches, and Unknown when no pod matches", func() {
+		ns := newNamespace()
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", "INFO deploy finished\n")
+		key := create(logsDiagnosis(ns, workers, `Reason: Forbidden`))
+		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+
+		ns2 := newNamespace()
+		key2 := create(logsDiagnosis(ns2, workers, `Reason: Forbidden`))
+		d := waitForCondition(key2, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionUnknown, "NoWorkerPods")
+		Expect(d.Status.Codes).To(BeEmpty())
+	})
+
+	It("stalls, naming the pattern, when a pattern is not a valid regular expression", func() {
+		ns := newNamespace()
+		key := create(logsDiagnosis(ns, workers, `Reason: Forbidden`, `(unclosed`))
+		d := waitForCondition(key, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonInvalidSpec)
+		Expect(condition(d, v1alpha1.ConditionStalled).Message).To(ContainSubstring("workerLogs.patterns[1] is not a valid RE2 regular expression"))
+		Expect(condition(d, v1alpha1.ConditionWorkerLogsClean).Status).To(Equal(metav1.ConditionUnknown))
+	})
+})
+
