@@ -288,3 +288,63 @@ func silentListener(t *testing.T) string {
 	})
 	return l.Addr().String()
 }
+
+func TestReadClusters(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			w := must(mariadb.NewWorkloads(server, fmt.Sprintf("clusters_%v", legacy), legacy))
+			stored := mariadb.StoredCredentials{CA: "bkcrypt$ca", Cert: "bkcrypt$cert", Key: "bkcrypt$key", Token: "sm4ctr$token"}
+			must(w.Cluster("default-main", []string{"https://10.0.0.2:6443", "https://10.0.0.1:6443"}, stored))
+			must(w.Cluster("empty", nil, mariadb.StoredCredentials{}))
+			if legacy {
+				if err := server.Exec(w.Database, "UPDATE cluster_apiserver SET overridden_hostname = 'kubernetes.default'"); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := server.Exec(w.Database, `UPDATE cluster_cluster SET assert_hostname = '"apiserver.example"' WHERE name = 'default-main'`); err != nil {
+				t.Fatal(err)
+			}
+			dsn := must(w.ReadOnlyUser(fmt.Sprintf("ro_clusters_%v", legacy), "pw-clusters"))
+
+			pools := NewPools()
+			defer pools.Forget(diag)
+			db := must(pools.Open(diag, "workloads", dsn, 5*time.Second))
+			var rows []ClusterRow
+			err := db.ReadOnly(context.Background(), func(tx *sql.Tx) error {
+				var err error
+				rows, err = ReadClusters(context.Background(), tx)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 || rows[0].Name != "default-main" || rows[1].Name != "empty" {
+				t.Fatalf("rows %+v", rows)
+			}
+			c := rows[0]
+			if c.CA != stored.CA || c.Cert != stored.Cert || c.Key != stored.Key || c.Token != stored.Token {
+				t.Errorf("credentials %+v", c)
+			}
+			if strings.Join(c.APIServers, ",") != "https://10.0.0.1:6443,https://10.0.0.2:6443" || len(rows[1].APIServers) != 0 {
+				t.Errorf("API servers %v / %v", c.APIServers, rows[1].APIServers)
+			}
+			want := "apiserver.example"
+			if legacy {
+				want = "kubernetes.default"
+			}
+			if c.ServerName != want {
+				t.Errorf("server name %q, want %q", c.ServerName, want)
+			}
+			if c.Updated.IsZero() || time.Since(c.Updated) > time.Hour {
+				t.Errorf("updated %v", c.Updated)
+			}
+		})
+	}
+}
+
+func TestHostnameOf(t *testing.T) {
+	for raw, want := range map[string]string{"true": "", "false": "", "null": "", `"k8s.example"`: "k8s.example", "": ""} {
+		if got := hostnameOf(raw); got != want {
+			t.Errorf("hostnameOf(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -233,4 +233,3 @@ var _ = Describe("The worker log check", func() {
 		Expect(condition(d, v1alpha1.ConditionWorkerLogsClean).Status).To(Equal(metav1.ConditionUnknown))
 	})
 })
-

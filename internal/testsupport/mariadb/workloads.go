@@ -110,7 +110,9 @@ func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
 	}
 	stmts := string(grant)
 	if w.Legacy {
+		// As the grant file's comment says for 1.6.
 		stmts = strings.ReplaceAll(stmts, "assert_hostname, ", "")
+		stmts = strings.ReplaceAll(stmts, "(host, cluster_id, updated)", "(host, overridden_hostname, cluster_id, updated)")
 	}
 	stmts = strings.ReplaceAll(stmts, "bk_engine_ng.", "`"+w.Database+"`.")
 	stmts = strings.ReplaceAll(stmts, "'paasdiag'@'%'", "'"+user+"'@'127.0.0.1'")

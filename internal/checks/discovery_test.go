@@ -1,0 +1,59 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/paasdiag/paasdiag/internal/bkcrypt"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+)
+
+const testKey = "PIMCuSRiVqBg5eSzQqZZrOhGFSUtrlS-8_JlIpjHt0A="
+
+const testPEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+func TestDecryptCredentials(t *testing.T) {
+	d, err := bkcrypt.New(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, encrypt := range map[string]func(string) string{
+		"fernet":    mariadb.FernetEncrypter(testKey),
+		"sm4ctr":    mariadb.SM4CTREncrypter(testKey),
+		"plaintext": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			stored := mariadb.Encrypt([]byte(testPEM), []byte(testPEM), []byte("-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----\n"), "the-token", encrypt)
+			creds, err := decryptCredentials(d, platformdb.ClusterRow{Name: "c", CA: stored.CA, Cert: stored.Cert, Key: stored.Key, Token: stored.Token, ServerName: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(creds.CA) != testPEM || string(creds.ClientCert) != testPEM || !strings.Contains(string(creds.ClientKey), "EC PRIVATE KEY") ||
+				creds.Token != "the-token" || creds.ServerName != "h" {
+				t.Errorf("credentials %+v", creds)
+			}
+		})
+	}
+
+	t.Run("raw PEM is taken as it is", func(t *testing.T) {
+		creds, err := decryptCredentials(d, platformdb.ClusterRow{CA: testPEM})
+		if err != nil || string(creds.CA) != strings.TrimSpace(testPEM) {
+			t.Errorf("%q, %v", creds.CA, err)
+		}
+	})
+	t.Run("a value that is neither base64 nor PEM", func(t *testing.T) {
+		_, err := decryptCredentials(d, platformdb.ClusterRow{CA: "not base64 at all!"})
+		if err == nil || !strings.Contains(err.Error(), "ca_data") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("the wrong key names the column, never the value", func(t *testing.T) {
+		other, _ := bkcrypt.New("dGhpcyBpcyBub3QgdGhlIHBsYXRmb3JtJ3Mga2V5ISE=")
+		stored := mariadb.Encrypt(nil, nil, nil, "the-token", mariadb.FernetEncrypter(testKey))
+		_, err := decryptCredentials(other, platformdb.ClusterRow{Token: stored.Token})
+		if err == nil || !strings.Contains(err.Error(), "token_value") || strings.Contains(err.Error(), stored.Token) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
