@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/netfault"
 )
 
 // These tests run against a real MariaDB server (hack/mariadb.sh), started here.
@@ -253,40 +253,20 @@ func TestPoolsReuseReplaceAndForget(t *testing.T) {
 }
 
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := netfault.ClosedAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
 	return addr
 }
 
-// silentListener accepts connections and never says a word, like a server whose
-// process hangs.
 func silentListener(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := netfault.SilentListener()
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				close(conns)
-				return
-			}
-			conns <- c
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		for c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
+	t.Cleanup(stop)
+	return addr
 }
 
 func TestReadClusters(t *testing.T) {

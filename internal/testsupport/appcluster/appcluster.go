@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/paasdiag/paasdiag/internal/testsupport/netfault"
 )
 
 // Cluster is a running app cluster.
@@ -191,36 +193,12 @@ func SelfSignedCA(notBefore, notAfter time.Time) (ca, cert, key []byte, err erro
 // SilentListener accepts connections and never answers, like a hung API server. It
 // returns the https URL and a function that closes it.
 func SilentListener() (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	conns := make(chan net.Conn, 1000)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				close(conns)
-				return
-			}
-			conns <- c
-		}
-	}()
-	return "https://" + l.Addr().String(), func() {
-		_ = l.Close()
-		for c := range conns {
-			_ = c.Close()
-		}
-	}, nil
+	addr, stop, err := netfault.SilentListener()
+	return "https://" + addr, stop, err
 }
 
 // ClosedPort returns an https URL on which nothing listens.
 func ClosedPort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return "https://" + addr, nil
+	addr, err := netfault.ClosedAddr()
+	return "https://" + addr, err
 }
