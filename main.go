@@ -9,20 +9,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
-	"github.com/paasdiag/paasdiag/internal/check"
-	"github.com/paasdiag/paasdiag/internal/checks"
-	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
 var scheme = runtime.NewScheme()
@@ -79,22 +76,11 @@ func main() {
 		os.Exit(1)
 	}
 
-	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		log.Error(err, "Unable to create a Kubernetes client")
-		os.Exit(1)
-	}
-	if err := (&controllers.PaaSDiagnosisReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Checkers: checks.All(checks.Dependencies{
-			Databases: platformdb.NewPools(),
-			Reader:    mgr.GetAPIReader(),
-			Logs:      checks.PodLogs{Client: clientset},
-		}),
-		Runner:                  check.Runner{Concurrency: checkConcurrency},
+	if _, err := controllers.Setup(mgr, controllers.Options{
 		MaxConcurrentReconciles: concurrency,
-	}).SetupWithManager(mgr); err != nil {
+		CheckConcurrency:        checkConcurrency,
+		Registerer:              ctrlmetrics.Registry,
+	}); err != nil {
 		log.Error(err, "Unable to set up the controller")
 		os.Exit(1)
 	}

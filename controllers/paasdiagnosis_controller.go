@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/metrics"
 )
 
 // PaaSDiagnosisReconciler evaluates PaaSDiagnosis objects on their interval.
@@ -38,6 +40,10 @@ type PaaSDiagnosisReconciler struct {
 	Runner check.Runner
 	// MaxConcurrentReconciles bounds how many diagnoses are evaluated at once.
 	MaxConcurrentReconciles int
+	// Recorder emits an event when a code becomes active or clears; nil emits none.
+	Recorder events.EventRecorder
+	// Metrics records the verdicts for Prometheus; nil records nothing.
+	Metrics *metrics.Recorder
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -54,6 +60,7 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, &d); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
+			r.Metrics.Forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -71,10 +78,17 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		// A merge patch of status only: paasdiag is the status' sole writer, so there is
 		// nothing to conflict with, and a spec change meanwhile only triggers another
 		// reconcile.
-		if perr := r.Status().Patch(ctx, &d, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
+		if perr := r.Status().Patch(ctx, &d, client.MergeFrom(before)); perr != nil {
+			if apierrors.IsNotFound(perr) {
+				return ctrl.Result{}, nil
+			}
+			// Not written: the next attempt compares against the same old status, so
+			// its events are emitted then, not lost and not doubled.
 			return ctrl.Result{}, errors.Join(err, perr)
 		}
+		emit(r.Recorder, &d, codeTransitions(&before.Status, &d.Status))
 	}
+	r.Metrics.Record(&d)
 	return result, err
 }
 
@@ -137,7 +151,13 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		log.Info("Diagnosis is stalled", "reason", stall.reason, "message", stall.message)
 	}
 	setEvaluated(d, outcomes, stall, metav1.NewTime(start).Rfc3339Copy())
-	log.V(1).Info("Diagnosis evaluated", "ready", readyStatus(d), "codes", d.Status.Codes, "duration", r.now().Sub(start))
+	took := r.now().Sub(start)
+	checkDurations := make(map[string]time.Duration, len(outcomes))
+	for _, o := range outcomes {
+		checkDurations[o.Checker.Name()] = o.Duration
+	}
+	r.Metrics.ObserveEvaluation(took, string(readyStatus(d)), checkDurations)
+	log.V(1).Info("Diagnosis evaluated", "ready", readyStatus(d), "codes", d.Status.Codes, "duration", took)
 	return ctrl.Result{RequeueAfter: interval + r.jitter(interval)}, nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,16 +26,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
-	"github.com/paasdiag/paasdiag/internal/check"
-	"github.com/paasdiag/paasdiag/internal/checks"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
 	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/netfault"
 )
 
 var (
@@ -50,6 +49,8 @@ var (
 	kubelet   *fakekubelet.Kubelet
 	tmpDir    string
 	cancelMgr context.CancelFunc
+	// metricsAddr is where the manager serves /metrics.
+	metricsAddr string
 )
 
 func TestIntegration(t *testing.T) {
@@ -84,24 +85,21 @@ var _ = BeforeSuite(func() {
 	kubelet = fakekubelet.Start()
 	Expect(kubelet.RegisterNode(context.Background(), k8sClient, "control-node-1")).To(Succeed())
 
+	metricsAddr = freeAddr()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
+		Metrics: metricsserver.Options{BindAddress: metricsAddr},
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// As main.go wires it.
-	Expect((&controllers.PaaSDiagnosisReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Checkers: checks.All(checks.Dependencies{
-			Databases: databases,
-			Reader:    mgr.GetAPIReader(),
-			Logs:      checks.PodLogs{Client: kubernetes.NewForConfigOrDie(cfg)},
-		}),
-		Runner:                  check.Runner{Concurrency: 4},
+	_, err = controllers.Setup(mgr, controllers.Options{
 		MaxConcurrentReconciles: 10,
-	}).SetupWithManager(mgr)).To(Succeed())
+		CheckConcurrency:        4,
+		Registerer:              ctrlmetrics.Registry,
+		Databases:               databases,
+	})
+	Expect(err).NotTo(HaveOccurred())
 
 	var ctx context.Context
 	ctx, cancelMgr = context.WithCancel(context.Background())
@@ -190,4 +188,10 @@ func expectNoSecret(d *v1alpha1.PaaSDiagnosis, secrets ...string) {
 	for _, s := range secrets {
 		Expect(status).NotTo(ContainSubstring(s))
 	}
+}
+
+func freeAddr() string {
+	addr, err := netfault.ClosedAddr()
+	Expect(err).NotTo(HaveOccurred())
+	return addr
 }
