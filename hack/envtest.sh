@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the envtest control plane (kube-apiserver and etcd) from Go modules, because
-# release downloads (setup-envtest) cannot be reached from here.
+# Builds the envtest control plane (kube-apiserver and etcd) and kubectl from Go
+# modules, because release downloads (setup-envtest) cannot be reached from here.
 #
 #   hack/envtest.sh dir     print the directory holding the binaries (KUBEBUILDER_ASSETS)
 #   hack/envtest.sh build   build them unless that directory already has them
@@ -21,7 +21,7 @@ kube=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$root/hack
 dir="$root/bin/k8s/$kube-$hash"
 cache="${PAASDIAG_CACHE:-$HOME/.cache/paasdiag}/envtest/$kube-$hash"
 
-complete() { [ -x "$1/kube-apiserver" ] && [ -x "$1/etcd" ]; }
+complete() { [ -x "$1/kube-apiserver" ] && [ -x "$1/etcd" ] && [ -x "$1/kubectl" ]; }
 
 case "${1:-}" in
 dir)
@@ -33,8 +33,8 @@ build)
 	fi
 	mkdir -p "$dir"
 	if complete "$cache"; then
-		cp "$cache/kube-apiserver" "$cache/etcd" "$dir/"
-		echo "envtest: copied kube-apiserver and etcd from $cache"
+		cp "$cache/kube-apiserver" "$cache/etcd" "$cache/kubectl" "$dir/"
+		echo "envtest: copied kube-apiserver, etcd and kubectl from $cache"
 		exit 0
 	fi
 	start=$(date +%s)
@@ -46,9 +46,12 @@ build)
 	ldflags="-X k8s.io/component-base/version.gitVersion=$kube -X k8s.io/component-base/version.gitMajor=1"
 	ldflags="$ldflags -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
 	(cd "$root/hack/envtest/kube-apiserver" && go build -ldflags "$ldflags" -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
+	echo "envtest: building kubectl $kube (a few minutes the first time)"
+	(cd "$root/hack/envtest/kube-apiserver" && go build -ldflags "$ldflags" -o "$dir/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl)
 	mv "$dir/etcd.tmp" "$dir/etcd"
 	mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
-	mkdir -p "$cache" && cp "$dir/kube-apiserver" "$dir/etcd" "$cache/" || true
+	mv "$dir/kubectl.tmp" "$dir/kubectl"
+	mkdir -p "$cache" && cp "$dir/kube-apiserver" "$dir/etcd" "$dir/kubectl" "$cache/" || true
 	echo "envtest: built in $(($(date +%s) - start))s into $dir"
 	;;
 *)

@@ -32,7 +32,9 @@ type Recorder struct {
 
 var diagnosisLabels = []string{"namespace", "name"}
 
-func with(extra ...string) []string { return append(append([]string(nil), diagnosisLabels...), extra...) }
+func with(extra ...string) []string {
+	return append(append([]string(nil), diagnosisLabels...), extra...)
+}
 
 // NewRecorder creates the metrics; register them with Collectors.
 func NewRecorder() *Recorder {
