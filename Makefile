@@ -49,6 +49,10 @@ mariadb: ## Install MariaDB from Debian's packages if it is missing (the tests s
 test: manifests generate fmt vet envtest mariadb ## Run unit tests and integration tests (envtest + MariaDB).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: demo
+demo: manifests envtest mariadb ## Show paasdiag at work on local control planes and MariaDB (about a minute once built).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
+
 ##@ Build
 
 .PHONY: build

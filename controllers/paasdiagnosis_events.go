@@ -11,9 +11,11 @@ import (
 
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// event is one event to emit.
+// event is one event to emit. Its action is the condition that changed: the events
+// API folds events of one object, action and reason into one series, so two codes
+// clearing with the same reason (Succeeded) stay two events.
 type event struct {
-	eventType, reason, message string
+	eventType, action, reason, message string
 }
 
 // codeTransitions says what changed between two statuses, as events: a Warning when a
@@ -38,7 +40,7 @@ func codeTransitions(before, after *v1alpha1.PaaSDiagnosisStatus) []event {
 			if cond != nil {
 				reason, message = cond.Reason, cond.Message
 			}
-			out = append(out, event{"Warning", reason, message})
+			out = append(out, event{"Warning", f.Condition, reason, message})
 			break
 		}
 	}
@@ -61,7 +63,7 @@ func codeTransitions(before, after *v1alpha1.PaaSDiagnosisStatus) []event {
 		}
 		if healthy && carrier != nil {
 			c := errorcodes.Must(code)
-			out = append(out, event{"Normal", carrier.Reason, c.Title() + " cleared: " + carrier.Message})
+			out = append(out, event{"Normal", carrier.Type, carrier.Reason, c.Title() + " cleared: " + carrier.Message})
 		}
 	}
 	return out
@@ -81,6 +83,6 @@ func emit(rec events.EventRecorder, d *v1alpha1.PaaSDiagnosis, evs []event) {
 		return
 	}
 	for _, e := range evs {
-		rec.Eventf(d, nil, e.eventType, e.reason, "Evaluate", "%s", truncate(e.message, 1000))
+		rec.Eventf(d, nil, e.eventType, e.reason, e.action, "%s", truncate(e.message, 1000))
 	}
 }

@@ -27,10 +27,10 @@ func TestCodeTransitions(t *testing.T) {
 		before, after *v1alpha1.PaaSDiagnosisStatus
 		want          []event
 	}{
-		{"a code becomes active", healthy, empty, []event{{"Warning", "PoolEmpty", "[4313022] 资源池为空: redis/0shared"}}},
+		{"a code becomes active", healthy, empty, []event{{"Warning", "InstancePoolAvailable", "PoolEmpty", "[4313022] 资源池为空: redis/0shared"}}},
 		{"nothing changes", empty, empty, nil},
 		{"still healthy", healthy, healthy, nil},
-		{"it clears because the pool is refilled", empty, healthy, []event{{"Normal", "Succeeded", "[4313022] 资源池为空 cleared: [4313022] 资源池为空: redis/0shared"}}},
+		{"it clears because the pool is refilled", empty, healthy, []event{{"Normal", "InstancePoolAvailable", "Succeeded", "[4313022] 资源池为空 cleared: [4313022] 资源池为空: redis/0shared"}}},
 		{"it goes out of sight because the database is down: no recovery", empty, unknown, nil},
 		{"first evaluation after a restart of the manager sees the same codes", empty, statusWith([]string{"4313022"}, metav1.ConditionFalse, "PoolEmpty"), nil},
 	}

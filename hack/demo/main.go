@@ -1,0 +1,321 @@
+// Command demo shows paasdiag at work on this machine, with nothing but real parts: a
+// control plane for the controller (kube-apiserver and etcd), a second one as the
+// bkpaas3 app cluster, a MariaDB holding the platform's tables, and the manager. It
+// walks through a healthy installation, the app-cluster token losing its permission
+// (4313021), the redis pool running dry (4313022) and both repaired, printing what
+// `kubectl get paasdiagnosis` shows at each step. Everything it starts is stopped and
+// removed when it ends, also on Ctrl-C.
+//
+//	make demo
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/controllers"
+	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+)
+
+const namespace = "blueking"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Println("\ninterrupted; everything the demo started is stopped")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// cleanups run in reverse order when the demo ends, however it ends.
+type cleanups []func()
+
+func (c *cleanups) add(f func()) { *c = append(*c, f) }
+func (c cleanups) run() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
+}
+
+func run(ctx context.Context) error {
+	var done cleanups
+	// A closure, so that it runs the cleanups added after this line.
+	defer func() { done.run() }()
+	logf.SetLogger(zap.New(zap.WriteTo(devNull{})))
+
+	dir, err := os.MkdirTemp("", "paasdiag-demo-")
+	if err != nil {
+		return err
+	}
+	done.add(func() { _ = os.RemoveAll(dir) })
+
+	step("Starting a control plane for the controller, a second one as the app cluster, and MariaDB")
+	control := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	cfg, err := control.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane (run it with make demo): %w", err)
+	}
+	done.add(func() { _ = control.Stop() })
+	app, err := appcluster.Start()
+	if err != nil {
+		return err
+	}
+	done.add(func() { _ = app.Stop() })
+	db, err := mariadb.Start(filepath.Join(dir, "mariadb"))
+	if err != nil {
+		return err
+	}
+	done.add(func() { _ = db.Stop() })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(cfg, kubeconfig); err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+
+	step("Laying out the platform: the redis pools in bk_paas_ng, the platform's token on the app cluster")
+	platform, err := mariadb.NewPlatform(db, "bk_paas_ng", false)
+	if err != nil {
+		return err
+	}
+	redis, _ := platform.Service("redis", "pool")
+	shared, _ := platform.Plan(redis, "0shared", "default")
+	exclusive, _ := platform.Plan(redis, "1exclusive", "default")
+	last, err := platform.Instances(shared, 1, false, "fifo")
+	if err != nil {
+		return err
+	}
+	if _, err := platform.Instances(exclusive, 2, false, "fifo"); err != nil {
+		return err
+	}
+	dsn, err := platform.ReadOnlyUser("paasdiag", "demo-password")
+	if err != nil {
+		return err
+	}
+	token, err := app.TokenUser("bkpaas3-platform", "cluster-admin")
+	if err != nil {
+		return err
+	}
+
+	step("Starting the paasdiag manager")
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return err
+	}
+	if _, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 2, CheckConcurrency: 4}); err != nil {
+		return err
+	}
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	done.add(func() { stopMgr(); <-mgrDone })
+
+	step("Applying a diagnosis of the installation")
+	manifest := filepath.Join(dir, "diagnosis.yaml")
+	if err := os.WriteFile(manifest, []byte(sample(app, dsn, token)), 0o600); err != nil {
+		return err
+	}
+	if err := kubectl(ctx, kubeconfig, "apply", "-f", manifest); err != nil {
+		return err
+	}
+	key := types.NamespacedName{Namespace: namespace, Name: "bkpaas3"}
+
+	step("1. All healthy")
+	if err := waitFor(ctx, k8s, key, v1alpha1.ConditionReady, metav1.ConditionTrue); err != nil {
+		return err
+	}
+	if err := show(ctx, kubeconfig); err != nil {
+		return err
+	}
+
+	step("2. Someone removes the platform token's cluster-admin binding: deploys would fail with 4313021")
+	if err := app.Unbind("sa-bkpaas3-platform"); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, k8s, key, v1alpha1.ConditionClusterReachable, metav1.ConditionFalse); err != nil {
+		return err
+	}
+	if err := show(ctx, kubeconfig); err != nil {
+		return err
+	}
+
+	step("3. An app takes the last instance of redis/0shared: the next one would fail with 4313022")
+	if err := platform.Allocate(last[0]); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, k8s, key, v1alpha1.ConditionInstancePoolAvailable, metav1.ConditionFalse); err != nil {
+		return err
+	}
+	if err := show(ctx, kubeconfig); err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println("$ kubectl get paasdiagnosis bkpaas3 -n " + namespace + " -o jsonpath='{.status.findings...}'")
+	if err := kubectl(ctx, kubeconfig, "get", "paasdiagnosis", "bkpaas3", "-n", namespace,
+		"-o", `jsonpath={range .status.findings[*]}{.code}{"\t"}{.reason}{"\t"}{.message}{"\n"}{end}`); err != nil {
+		return err
+	}
+
+	step("4. The binding is restored and the pool refilled: Ready again")
+	if err := app.Bind("bkpaas3-platform", true, "cluster-admin"); err != nil {
+		return err
+	}
+	if _, err := platform.Instances(shared, 2, false, "fifo"); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, k8s, key, v1alpha1.ConditionReady, metav1.ConditionTrue); err != nil {
+		return err
+	}
+	if err := show(ctx, kubeconfig); err != nil {
+		return err
+	}
+	fmt.Println()
+	time.Sleep(2 * time.Second) // events are recorded asynchronously
+	fmt.Println("$ kubectl get events -n " + namespace)
+	if err := kubectl(ctx, kubeconfig, "get", "events", "-n", namespace, "--sort-by=.metadata.creationTimestamp",
+		"-o", "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message"); err != nil {
+		return err
+	}
+	step("Done; stopping everything the demo started")
+	return nil
+}
+
+func step(s string) { fmt.Printf("\n==> %s\n", s) }
+
+func show(ctx context.Context, kubeconfig string) error {
+	fmt.Println("$ kubectl get paasdiagnosis -n " + namespace)
+	return kubectl(ctx, kubeconfig, "get", "paasdiagnosis", "-n", namespace)
+}
+
+// kubectl runs the kubectl built with the control plane (or the machine's).
+func kubectl(ctx context.Context, kubeconfig string, args ...string) error {
+	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	if _, err := os.Stat(bin); err != nil {
+		bin = "kubectl"
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// waitFor waits until the condition has the status, for at most two minutes.
+func waitFor(ctx context.Context, c client.Client, key types.NamespacedName, condition string, status metav1.ConditionStatus) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var d v1alpha1.PaaSDiagnosis
+		if err := c.Get(ctx, key, &d); err == nil {
+			if cond := meta.FindStatusCondition(d.Status.Conditions, condition); cond != nil && cond.Status == status {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not become %s in time", condition, status)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// sample is what an operator applies: the Secrets and the diagnosis.
+func sample(app *appcluster.Cluster, dsn, token string) string {
+	indent := func(pem []byte) string {
+		return "    " + strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n    ")
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-cluster-default-main
+  namespace: %[1]s
+stringData:
+  ca.crt: |
+%[2]s
+  token: %[3]s
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: bkpaas3-db
+  namespace: %[1]s
+stringData:
+  dsn: %[4]q
+---
+apiVersion: diagnosis.paasdiag.io/v1alpha1
+kind: PaaSDiagnosis
+metadata:
+  name: bkpaas3
+  namespace: %[1]s
+spec:
+  interval: 10s
+  timeout: 5s
+  certificateExpiryWarning: 1h
+  clusters:
+    - name: default-main
+      apiServers: [%[5]q]
+      credentialsSecretRef: {name: app-cluster-default-main}
+  platformDatabase:
+    defaultDSNSecretRef: {name: bkpaas3-db, key: dsn}
+  instancePools:
+    minAvailable: 1
+`, namespace, indent(app.CA), token, dsn, strings.TrimSuffix(app.URL, "/"))
+}
+
+func writeKubeconfig(cfg *rest.Config, path string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["demo"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts["demo"] = &clientcmdapi.Context{Cluster: "demo", AuthInfo: "admin"}
+	kc.CurrentContext = "demo"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+type devNull struct{}
+
+func (devNull) Write(p []byte) (int, error) { return len(p), nil }
