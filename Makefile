@@ -24,10 +24,11 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object paths="./api/..."
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC and docs/api.md from markers.
+manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC, docs/api.md and the alert rules.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml > docs/api.md
+	go run ./hack/promrules > config/prometheus/prometheusrule.yaml
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -45,8 +46,12 @@ envtest: ## Build kube-apiserver and etcd for tests from Go modules (first time 
 mariadb: ## Install MariaDB from Debian's packages if it is missing (the tests start their own servers).
 	hack/mariadb.sh install
 
+.PHONY: promtool
+promtool: ## Install promtool (Debian's prometheus package) if it is missing, for the alert rule tests.
+	hack/promtool.sh
+
 .PHONY: test
-test: manifests generate fmt vet envtest mariadb ## Run unit tests and integration tests (envtest + MariaDB).
+test: manifests generate fmt vet envtest mariadb promtool ## Run unit tests and integration tests (envtest + MariaDB).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: demo
