@@ -190,9 +190,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Println()
-	fmt.Println("$ kubectl get paasdiagnosis bkpaas3 -n " + namespace + " -o jsonpath='{.status.findings...}'")
-	if err := kubectl(ctx, kubeconfig, "get", "paasdiagnosis", "bkpaas3", "-n", namespace,
-		"-o", `jsonpath={range .status.findings[*]}{.code}{"\t"}{.reason}{"\t"}{.message}{"\n"}{end}`); err != nil {
+	fmt.Println("$ kubectl describe paasdiagnosis bkpaas3 -n " + namespace + "   # the status part")
+	if err := describeStatus(ctx, kubeconfig); err != nil {
 		return err
 	}
 
@@ -217,6 +216,26 @@ func run(ctx context.Context) error {
 		return err
 	}
 	step("Done; stopping everything the demo started")
+	return nil
+}
+
+// describeStatus prints the Status part of kubectl describe.
+func describeStatus(ctx context.Context, kubeconfig string) error {
+	var out strings.Builder
+	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	if _, err := os.Stat(bin); err != nil {
+		bin = "kubectl"
+	}
+	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "describe", "paasdiagnosis", "bkpaas3", "-n", namespace)
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return err
+	}
+	text := out.String()
+	if i := strings.Index(text, "\nStatus:"); i >= 0 {
+		text = text[i+1:]
+	}
+	fmt.Print(text)
 	return nil
 }
 

@@ -67,9 +67,10 @@ type Result struct {
 
 // Probe probes one API server with the credentials, within ctx. It never returns an
 // error: every failure is a Result with a reason.
-func Probe(ctx context.Context, server string, creds Credentials, now time.Time) Result {
-	res := Result{URL: server, Verified: len(creds.CA) > 0}
+func Probe(ctx context.Context, server string, creds Credentials, now time.Time) (res Result) {
+	res = Result{URL: server, Verified: len(creds.CA) > 0}
 	start := time.Now()
+	// res is the named result: the latency lands in whatever is returned.
 	defer func() { res.Latency = time.Since(start) }()
 
 	if exp := creds.ClientCertNotAfter(); exp != nil && now.After(*exp) {

@@ -126,6 +126,9 @@ func TestProbe(t *testing.T) {
 			if tt.creds.Token != "" && strings.Contains(r.Message, tt.creds.Token) {
 				t.Error("the message contains the token")
 			}
+			if r.Latency <= 0 {
+				t.Errorf("latency %v", r.Latency)
+			}
 			if tt.wantReachable {
 				if r.ServerVersion == "" || !strings.HasPrefix(r.ServerVersion, "v1.") {
 					t.Errorf("server version %q", r.ServerVersion)
@@ -151,8 +154,8 @@ func TestProbeOfAHungServerEndsWithItsContext(t *testing.T) {
 	go func() { done <- probe(Credentials{}, silent, 300*time.Millisecond) }()
 	select {
 	case r := <-done:
-		if r.Reason != ReasonTimeout {
-			t.Errorf("reason %s", r.Reason)
+		if r.Reason != ReasonTimeout || r.Latency < 300*time.Millisecond {
+			t.Errorf("reason %s after %v; want Timeout after the 300ms deadline", r.Reason, r.Latency)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the probe of a hung server did not end with its context")
