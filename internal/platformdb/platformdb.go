@@ -33,6 +33,10 @@ const (
 	ReasonSchemaUnrecognized  = "SchemaUnrecognized"
 )
 
+// ioTimeoutMargin is how much longer the driver's I/O timeouts are than the context's
+// deadline; less than the check runner's shortest grace period.
+const ioTimeoutMargin = 25 * time.Millisecond
+
 // Error is a database failure with its reason and a message fit for status: it names
 // the server and database but never the DSN or a password.
 type Error struct {
@@ -91,7 +95,10 @@ func (p *Pools) Open(diagnosis types.NamespacedName, database, dsn string, timeo
 	if err != nil {
 		return nil, err
 	}
-	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, timeout, timeout
+	// The I/O timeouts back the query's context up: a little longer, so that a server
+	// that stops answering is reported by the context's deadline (Timeout) rather than
+	// as a broken connection.
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, timeout+ioTimeoutMargin, timeout+ioTimeoutMargin
 	cfg.ParseTime = true
 	// The driver logs connection trouble to stderr on its own; paasdiag reports it in
 	// status instead.
@@ -156,7 +163,7 @@ func (d *DB) classify(ctx context.Context, err error) *Error {
 	var netErr net.Error
 	var dnsErr *net.DNSError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded ||
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
 		(errors.As(err, &netErr) && netErr.Timeout()):
 		return &Error{ReasonTimeout, fmt.Sprintf("database %s did not answer in time", d.target)}
 	case errors.As(err, &myErr):
