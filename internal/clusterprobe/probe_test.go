@@ -2,27 +2,36 @@ package clusterprobe
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
 )
 
-// The app cluster is a real kube-apiserver (envtest), started once for these tests.
-var app *appcluster.Cluster
+// The app cluster is a real kube-apiserver (envtest), started once, by the first test
+// that needs it (not by fuzz workers, which need none).
+var (
+	app      *appcluster.Cluster
+	appOnce  sync.Once
+	appError error
+)
+
+func startApp(t *testing.T) {
+	t.Helper()
+	appOnce.Do(func() { app, appError = appcluster.Start() })
+	if appError != nil {
+		t.Fatal(appError)
+	}
+}
 
 func TestMain(m *testing.M) {
-	var err error
-	app, err = appcluster.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	_ = app.Stop()
+	if app != nil {
+		_ = app.Stop()
+	}
 	os.Exit(code)
 }
 
@@ -51,6 +60,7 @@ func probe(creds Credentials, url string, timeout time.Duration) Result {
 }
 
 func TestProbe(t *testing.T) {
+	startApp(t)
 	if err := app.ClusterRole("list-nodes", []string{"list"}, "nodes"); err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +173,7 @@ func TestProbeOfAHungServerEndsWithItsContext(t *testing.T) {
 }
 
 func TestClientCertificateExpiry(t *testing.T) {
+	startApp(t)
 	c := certCreds(t, "bkpaas-short-lived", "cluster-admin")
 	exp := c.ClientCertNotAfter()
 	if exp == nil || time.Until(*exp) > 8*24*time.Hour || time.Until(*exp) < 0 {

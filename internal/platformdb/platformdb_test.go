@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -16,22 +17,36 @@ import (
 	"github.com/paasdiag/paasdiag/internal/testsupport/netfault"
 )
 
-// These tests run against a real MariaDB server (hack/mariadb.sh), started here.
-var server *mariadb.Server
+// These tests run against a real MariaDB server (hack/mariadb.sh), started by the first
+// test that needs one (not by fuzz workers, which need none).
+var (
+	server      *mariadb.Server
+	serverDir   string
+	serverOnce  sync.Once
+	serverError error
+)
+
+func startServer(t *testing.T) {
+	t.Helper()
+	serverOnce.Do(func() {
+		serverDir, serverError = os.MkdirTemp("", "paasdiag-platformdb-")
+		if serverError == nil {
+			server, serverError = mariadb.Start(serverDir)
+		}
+	})
+	if serverError != nil {
+		t.Fatalf("cannot start MariaDB (install it with hack/mariadb.sh install): %v", serverError)
+	}
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "paasdiag-platformdb-")
-	if err != nil {
-		panic(err)
-	}
-	server, err = mariadb.Start(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start MariaDB (install it with hack/mariadb.sh install):", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	_ = server.Stop()
-	_ = os.RemoveAll(dir)
+	if server != nil {
+		_ = server.Stop()
+	}
+	if serverDir != "" {
+		_ = os.RemoveAll(serverDir)
+	}
 	os.Exit(code)
 }
 
@@ -62,6 +77,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestReadPoolsCurrentSchema(t *testing.T) {
+	startServer(t)
 	p := must(mariadb.NewPlatform(server, "pools_current", false))
 	redis := must(p.Service("redis", "pool"))
 	must(p.Service("mysql", "mysql")) // a remote service: no pool
@@ -99,6 +115,7 @@ func TestReadPoolsCurrentSchema(t *testing.T) {
 }
 
 func TestReadPoolsLegacySchema(t *testing.T) {
+	startServer(t)
 	p := must(mariadb.NewPlatform(server, "pools_legacy", true))
 	redis := must(p.Service("redis", "pool"))
 	shared := must(p.Plan(redis, "0shared", ""))
@@ -119,6 +136,7 @@ func TestReadPoolsLegacySchema(t *testing.T) {
 }
 
 func TestReadPoolsUnrecognizedSchema(t *testing.T) {
+	startServer(t)
 	p := must(mariadb.NewPlatform(server, "pools_odd", false))
 	if err := server.Exec(p.Database, "ALTER TABLE services_plan DROP COLUMN is_active; DROP TABLE services_precreatedinstance"); err != nil {
 		t.Fatal(err)
@@ -136,6 +154,7 @@ func TestReadPoolsUnrecognizedSchema(t *testing.T) {
 }
 
 func TestReadOnlyRefusesWrites(t *testing.T) {
+	startServer(t)
 	must(mariadb.NewPlatform(server, "pools_rw", false))
 	pools := NewPools()
 	defer pools.Forget(diag)
@@ -150,6 +169,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 }
 
 func TestFailuresAreClassified(t *testing.T) {
+	startServer(t)
 	must(mariadb.NewPlatform(server, "pools_denied", false))
 	if err := server.Exec("", "CREATE USER IF NOT EXISTS 'nogrants'@'127.0.0.1' IDENTIFIED BY 'pw'"); err != nil {
 		t.Fatal(err)
@@ -226,6 +246,7 @@ func TestParseDSN(t *testing.T) {
 }
 
 func TestPoolsReuseReplaceAndForget(t *testing.T) {
+	startServer(t)
 	must(mariadb.NewPlatform(server, "pools_reuse", false))
 	pools := NewPools()
 	dsn := server.DSN("admin", "admin", "pools_reuse")
@@ -270,6 +291,7 @@ func silentListener(t *testing.T) string {
 }
 
 func TestReadClusters(t *testing.T) {
+	startServer(t)
 	for _, legacy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
 			w := must(mariadb.NewWorkloads(server, fmt.Sprintf("clusters_%v", legacy), legacy))

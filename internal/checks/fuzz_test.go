@@ -1,0 +1,36 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/paasdiag/paasdiag/internal/check"
+)
+
+// FuzzWorkerLogs: whatever a worker logs, matching never panics, and what a finding
+// would quote never contains a secret paasdiag holds.
+func FuzzWorkerLogs(f *testing.F) {
+	f.Add("Reason: Forbidden\nHTTP 403 with Authorization: Bearer tok-canary-123\n", "tok-canary-123")
+	f.Add("\x00\xff\n\n\r\n"+strings.Repeat("a", 1000), "secret-value")
+	f.Add("Can not get app cluster egress info password=hunter22", "hunter22")
+	patterns, err := compilePatterns([]string{`Reason: Forbidden`, `\b403\b`, `Can not get app cluster egress info`, `.`})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, logs, secret string) {
+		n, sample, err := matchLines(strings.NewReader(logs), patterns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 0 || len(sample) > len(logs) {
+			t.Fatalf("%d matches, sample of %d bytes from %d", n, len(sample), len(logs))
+		}
+		if len(strings.TrimSpace(secret)) < 6 {
+			return
+		}
+		redact := redactor(check.Secrets{"s": {"k": []byte(secret)}})
+		if q := quote(redact(sample)); strings.Contains(q, strings.TrimSpace(secret)) {
+			t.Fatalf("the quoted line %q contains the secret %q", q, secret)
+		}
+	})
+}
