@@ -48,10 +48,14 @@ type PaaSDiagnosisReconciler struct {
 	Now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses,verbs=get;list;watch
-// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses/status,verbs=get;update;patch
+// Diagnoses are read from the informer's cache (list, watch) and their status written
+// with one merge patch; the integration suite proves these are all the manager uses.
+// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses,verbs=list;watch
+// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=paasdiag-system,resources=leases,verbs=get;create;update
+// Leader election records its events (core API) in the Lease's namespace.
+// +kubebuilder:rbac:groups="",namespace=paasdiag-system,resources=events,verbs=create;patch
 
 // Reconcile evaluates one diagnosis if it is due and writes the verdict to status in
 // one patch.

@@ -77,6 +77,7 @@ var _ = BeforeSuite(func() {
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	auditRequestsOf(testEnv)
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), "start envtest: is KUBEBUILDER_ASSETS set? run `make test`")
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
@@ -85,11 +86,23 @@ var _ = BeforeSuite(func() {
 	kubelet = fakekubelet.Start()
 	Expect(kubelet.RegisterNode(context.Background(), k8sClient, "control-node-1")).To(Succeed())
 
+	// The manager runs as the ServiceAccount config/default installs, with exactly the
+	// RBAC config/rbac grants: a permission it lacks fails the tests, and one it never
+	// uses is reported at the end of the suite (see least_privilege_test.go).
+	kubectl("apply", "-k", filepath.Join("..", "..", "config", "default"))
+	managerCfg := rest.CopyConfig(cfg)
+	managerCfg.Impersonate = rest.ImpersonationConfig{UserName: managerUser,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:paasdiag-system", "system:authenticated"}}
 	metricsAddr = freeAddr()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(managerCfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: metricsAddr},
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		// As deployed: leader election on, in the manager's namespace.
+		LeaderElection:                true,
+		LeaderElectionID:              "paasdiag.diagnosis.paasdiag.io",
+		LeaderElectionNamespace:       "paasdiag-system",
+		LeaderElectionReleaseOnCancel: true,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// As main.go wires it.
@@ -112,6 +125,9 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	if cancelMgr != nil {
 		cancelMgr()
+	}
+	if testEnv != nil {
+		expectLeastPrivilege()
 	}
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
