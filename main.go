@@ -20,6 +20,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
+	"github.com/paasdiag/paasdiag/internal/logging"
 )
 
 var scheme = runtime.NewScheme()
@@ -49,7 +50,8 @@ func main() {
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	// Capped: client-go logs request and response bodies, Secrets included, from V(8).
+	ctrl.SetLogger(logging.CapVerbosity(zap.New(zap.UseFlagOptions(&opts)), logging.MaxVerbosity))
 	log := ctrl.Log.WithName("setup")
 
 	cacheOpts := cache.Options{}

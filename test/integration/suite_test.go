@@ -4,15 +4,19 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +35,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
+	"github.com/paasdiag/paasdiag/internal/logging"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
 	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
@@ -51,7 +56,27 @@ var (
 	cancelMgr context.CancelFunc
 	// metricsAddr is where the manager serves /metrics.
 	metricsAddr string
+	// managerLogs holds everything the manager logged.
+	managerLogs syncBuffer
 )
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 func TestIntegration(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -59,7 +84,11 @@ func TestIntegration(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// The manager logs at its most verbose level (zap asked for everything, capped as
+	// main.go caps it), into the test's output and into managerLogs, which the secrets
+	// test reads.
+	logf.SetLogger(logging.CapVerbosity(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, &managerLogs)), zap.UseDevMode(true),
+		zap.Level(zapcore.Level(-10))), logging.MaxVerbosity))
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 
@@ -210,4 +239,8 @@ func freeAddr() string {
 	addr, err := netfault.ClosedAddr()
 	Expect(err).NotTo(HaveOccurred())
 	return addr
+}
+
+func corev1Secret(ns, name string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 }
