@@ -58,6 +58,10 @@ test: manifests generate fmt vet envtest mariadb promtool ## Run unit tests and 
 demo: manifests envtest mariadb ## Show paasdiag at work on local control planes and MariaDB (about a minute once built).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
 
+.PHONY: bench
+bench: envtest ## Run the benchmarks and print a table (see README, Performance).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/bench.sh
+
 ##@ Build
 
 .PHONY: build

@@ -19,7 +19,7 @@ var (
 	appError error
 )
 
-func startApp(t *testing.T) {
+func startApp(t testing.TB) {
 	t.Helper()
 	appOnce.Do(func() { app, appError = appcluster.Start() })
 	if appError != nil {
