@@ -27,9 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -40,6 +37,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
+	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 )
 
@@ -102,7 +100,7 @@ func run(ctx context.Context) error {
 	}
 
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(cfg, kubeconfig); err != nil {
+	if err := kubectl.WriteKubeconfig(cfg, kubeconfig); err != nil {
 		return err
 	}
 	scheme := runtime.NewScheme()
@@ -155,7 +153,7 @@ func run(ctx context.Context) error {
 	if err := os.WriteFile(manifest, []byte(sample(app, dsn, token)), 0o600); err != nil {
 		return err
 	}
-	if err := kubectl(ctx, kubeconfig, "apply", "-f", manifest); err != nil {
+	if err := runKubectl(ctx, kubeconfig, "apply", "-f", manifest); err != nil {
 		return err
 	}
 	key := types.NamespacedName{Namespace: namespace, Name: "bkpaas3"}
@@ -211,7 +209,7 @@ func run(ctx context.Context) error {
 	fmt.Println()
 	time.Sleep(2 * time.Second) // events are recorded asynchronously
 	fmt.Println("$ kubectl get events -n " + namespace)
-	if err := kubectl(ctx, kubeconfig, "get", "events", "-n", namespace, "--sort-by=.metadata.creationTimestamp",
+	if err := runKubectl(ctx, kubeconfig, "get", "events", "-n", namespace, "--sort-by=.metadata.creationTimestamp",
 		"-o", "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message"); err != nil {
 		return err
 	}
@@ -222,11 +220,7 @@ func run(ctx context.Context) error {
 // describeStatus prints the Status part of kubectl describe.
 func describeStatus(ctx context.Context, kubeconfig string) error {
 	var out strings.Builder
-	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
-	if _, err := os.Stat(bin); err != nil {
-		bin = "kubectl"
-	}
-	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "describe", "paasdiagnosis", "bkpaas3", "-n", namespace)
+	cmd := exec.CommandContext(ctx, kubectl.Path(), "--kubeconfig", kubeconfig, "describe", "paasdiagnosis", "bkpaas3", "-n", namespace)
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return err
@@ -243,16 +237,12 @@ func step(s string) { fmt.Printf("\n==> %s\n", s) }
 
 func show(ctx context.Context, kubeconfig string) error {
 	fmt.Println("$ kubectl get paasdiagnosis -n " + namespace)
-	return kubectl(ctx, kubeconfig, "get", "paasdiagnosis", "-n", namespace)
+	return runKubectl(ctx, kubeconfig, "get", "paasdiagnosis", "-n", namespace)
 }
 
-// kubectl runs the kubectl built with the control plane (or the machine's).
-func kubectl(ctx context.Context, kubeconfig string, args ...string) error {
-	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
-	if _, err := os.Stat(bin); err != nil {
-		bin = "kubectl"
-	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+// runKubectl runs the kubectl built with the control plane (or the machine's).
+func runKubectl(ctx context.Context, kubeconfig string, args ...string) error {
+	cmd := exec.CommandContext(ctx, kubectl.Path(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
 }
@@ -324,15 +314,6 @@ spec:
   instancePools:
     minAvailable: 1
 `, namespace, indent(app.CA), token, dsn, strings.TrimSuffix(app.URL, "/"))
-}
-
-func writeKubeconfig(cfg *rest.Config, path string) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["demo"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["demo"] = &clientcmdapi.Context{Cluster: "demo", AuthInfo: "admin"}
-	kc.CurrentContext = "demo"
-	return clientcmd.WriteToFile(*kc, path)
 }
 
 type devNull struct{}

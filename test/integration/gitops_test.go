@@ -15,11 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	kubectlrun "github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 )
 
 // How kubectl, Flux (kstatus and healthCheckExprs) and Argo CD (health.lua) judge real
@@ -204,21 +203,15 @@ var _ = Describe("GitOps health of real diagnoses", func() {
 // kubeconfigFile writes a kubeconfig for the control plane's administrator.
 func kubeconfigFile() string {
 	GinkgoHelper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
-	kc.CurrentContext = "envtest"
 	path := filepath.Join(tmpDir, "kubeconfig")
-	Expect(clientcmd.WriteToFile(*kc, path)).To(Succeed())
+	Expect(kubectlrun.WriteKubeconfig(cfg, path)).To(Succeed())
 	return path
 }
 
 // kubectl runs the real kubectl (built with the control plane) against it.
 func kubectl(args ...string) string {
 	GinkgoHelper()
-	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
-	out, err := exec.Command(bin, append([]string{"--kubeconfig", kubeconfigFile()}, args...)...).CombinedOutput()
+	out, err := exec.Command(kubectlrun.Path(), append([]string{"--kubeconfig", kubeconfigFile()}, args...)...).CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), string(out))
 	return string(out)
 }

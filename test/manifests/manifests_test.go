@@ -20,21 +20,15 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/metrics"
+	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 )
 
 func root(parts ...string) string { return filepath.Join(append([]string{"..", ".."}, parts...)...) }
 
-func kubectlBin() string {
-	if b := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"); os.Getenv("KUBEBUILDER_ASSETS") != "" {
-		return b
-	}
-	return "kubectl"
-}
-
 // build runs kubectl kustomize and splits the documents.
 func build(t *testing.T, dir string) []map[string]any {
 	t.Helper()
-	out, err := exec.Command(kubectlBin(), "kustomize", root("config", dir)).CombinedOutput()
+	out, err := exec.Command(kubectl.Path(), "kustomize", root("config", dir)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl kustomize config/%s: %v\n%s", dir, err, out)
 	}
