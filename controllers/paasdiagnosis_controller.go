@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -46,6 +47,10 @@ type PaaSDiagnosisReconciler struct {
 	Metrics *metrics.Recorder
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// started remembers when each diagnosis' last evaluation started, precisely, for
+	// the lateness metric.
+	started sync.Map
 }
 
 // Diagnoses are read from the informer's cache (list, watch) and their status written
@@ -65,6 +70,7 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
 			r.Metrics.Forget(req.NamespacedName)
+			r.started.Delete(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -110,6 +116,15 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		return ctrl.Result{RequeueAfter: next.Sub(now) + r.jitter(interval)}, nil
 	}
 
+	if last := d.Status.LastEvaluationTime; last != nil && d.Status.ObservedGeneration == d.Generation {
+		// A scheduled evaluation: how late is it? Against the previous start as this
+		// process saw it; lastEvaluationTime (one second's resolution) after a restart.
+		prev := last.Time
+		if started, ok := r.started.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
+			prev = started.(time.Time)
+		}
+		r.Metrics.ObserveLateness(now.Sub(prev.Add(interval)))
+	}
 	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -137,6 +152,7 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	}
 
 	start := r.now()
+	r.started.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, start)
 	outcomes := r.Runner.Run(ctx, runnable, check.Target{Diagnosis: d, Secrets: secrets}, d.Spec.Timeout.Duration)
 	for _, c := range enabled {
 		if s := blocked[c.Condition()]; s != nil {
@@ -162,7 +178,9 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	}
 	r.Metrics.ObserveEvaluation(took, string(readyStatus(d)), checkDurations)
 	log.V(1).Info("Diagnosis evaluated", "ready", readyStatus(d), "codes", d.Status.Codes, "duration", took)
-	return ctrl.Result{RequeueAfter: interval + r.jitter(interval)}, nil
+	// Next one interval after this one started, not after it ended: the schedule does
+	// not drift by the evaluations' durations.
+	return ctrl.Result{RequeueAfter: start.Add(interval).Sub(r.now()) + r.jitter(interval)}, nil
 }
 
 // due reports whether the diagnosis should be evaluated now: never evaluated, a new

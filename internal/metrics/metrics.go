@@ -26,6 +26,7 @@ type Recorder struct {
 	probeDuration   *trackedGauge
 	certificateExp  *trackedGauge
 	evaluationHist  prometheus.Histogram
+	lateness        prometheus.Histogram
 	checkDuration   *prometheus.HistogramVec
 	evaluationsDone *prometheus.CounterVec
 }
@@ -65,6 +66,9 @@ func NewRecorder() *Recorder {
 			"cluster", "apiserver", "certificate"),
 		evaluationHist: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "paasdiag_evaluation_duration_seconds",
 			Help: "How long one evaluation of a diagnosis took, all checks included.", Buckets: buckets}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "paasdiag_evaluation_lateness_seconds",
+			Help:    "How late a scheduled evaluation started after its interval was up.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 120}}),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "paasdiag_check_duration_seconds",
 			Help: "How long one check took.", Buckets: buckets}, []string{"check"}),
 		evaluationsDone: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paasdiag_evaluations_total",
@@ -76,7 +80,7 @@ func NewRecorder() *Recorder {
 func (r *Recorder) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		r.findings.vec, r.condition.vec, r.lastEvaluation.vec, r.poolAvailable.vec, r.poolTotal.vec,
-		r.apiserverUp.vec, r.probeDuration.vec, r.certificateExp.vec, r.evaluationHist, r.checkDuration, r.evaluationsDone,
+		r.apiserverUp.vec, r.probeDuration.vec, r.certificateExp.vec, r.evaluationHist, r.lateness, r.checkDuration, r.evaluationsDone,
 	}
 }
 
@@ -90,6 +94,14 @@ func (r *Recorder) ObserveEvaluation(total time.Duration, ready string, checks m
 	for name, d := range checks {
 		r.checkDuration.WithLabelValues(name).Observe(d.Seconds())
 	}
+}
+
+// ObserveLateness records how late a scheduled evaluation started.
+func (r *Recorder) ObserveLateness(late time.Duration) {
+	if r == nil {
+		return
+	}
+	r.lateness.Observe(max(late, 0).Seconds())
 }
 
 // Record sets a diagnosis' series from its status, replacing the previous ones.
