@@ -95,12 +95,15 @@ var _ = BeforeSuite(func() {
 	var err error
 	tmpDir, err = os.MkdirTemp("", "paasdiag-integration-")
 	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, tmpDir)
 	dbServer, err = mariadb.Start(filepath.Join(tmpDir, "mariadb"))
 	Expect(err).NotTo(HaveOccurred(), "start MariaDB (install it with hack/mariadb.sh install)")
+	DeferCleanup(dbServer.Stop)
 
 	// The app cluster: a second real control plane.
 	app, err = appcluster.Start()
 	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(app.Stop)
 
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
@@ -109,10 +112,12 @@ var _ = BeforeSuite(func() {
 	auditRequestsOf(testEnv)
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), "start envtest: is KUBEBUILDER_ASSETS set? run `make test`")
+	DeferCleanup(testEnv.Stop)
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 	// The kubelet the control cluster's API server fetches worker logs from.
 	kubelet = fakekubelet.Start()
+	DeferCleanup(kubelet.Close)
 	Expect(kubelet.RegisterNode(context.Background(), k8sClient, "control-node-1")).To(Succeed())
 
 	// The manager runs as the ServiceAccount config/default installs, with exactly the
@@ -158,21 +163,8 @@ var _ = AfterSuite(func() {
 	if testEnv != nil {
 		expectLeastPrivilege()
 	}
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
-	}
-	if dbServer != nil {
-		Expect(dbServer.Stop()).To(Succeed())
-	}
-	if app != nil {
-		Expect(app.Stop()).To(Succeed())
-	}
-	if kubelet != nil {
-		kubelet.Close()
-	}
-	if tmpDir != "" {
-		_ = os.RemoveAll(tmpDir)
-	}
+	// Everything started is stopped by the cleanups BeforeSuite registered, which run
+	// even when an assertion here fails.
 })
 
 var nsCounter int
