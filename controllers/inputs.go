@@ -44,6 +44,15 @@ func secretUses(spec *v1alpha1.PaaSDiagnosisSpec) []secretUse {
 		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database", v1alpha1.ConditionClusterReachable)
 		keyed(db.EncryptionKeySecretRef, "the platform's encryption key", v1alpha1.ConditionClusterReachable)
 	}
+	// The initial cluster state check needs the workloads database: its migrations tell
+	// the release line, and on 1.7+ it holds the node state the check compares.
+	if db != nil && spec.InitialClusterState != nil {
+		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database", v1alpha1.ConditionInitialClusterStateReady)
+		keyed(db.DefaultDSNSecretRef, "DSN of the default database", v1alpha1.ConditionInitialClusterStateReady)
+		if spec.DiscoverClusters {
+			keyed(db.EncryptionKeySecretRef, "the platform's encryption key", v1alpha1.ConditionInitialClusterStateReady)
+		}
+	}
 	return uses
 }
 

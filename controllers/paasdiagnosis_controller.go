@@ -26,6 +26,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/metrics"
+	"github.com/paasdiag/paasdiag/internal/release"
 )
 
 // PaaSDiagnosisReconciler evaluates PaaSDiagnosis objects on their interval.
@@ -39,6 +40,9 @@ type PaaSDiagnosisReconciler struct {
 	Checkers []check.Checker
 	// Runner runs one evaluation's checks.
 	Runner check.Runner
+	// Release reads the platform's release line before the checks run; nil leaves it
+	// Unknown.
+	Release ReleaseDetector
 	// MaxConcurrentReconciles bounds how many diagnoses are evaluated at once.
 	MaxConcurrentReconciles int
 	// Recorder emits an event when a code becomes active or clears; nil emits none.
@@ -153,7 +157,9 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 
 	start := r.now()
 	r.started.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, start)
-	outcomes := r.Runner.Run(ctx, runnable, check.Target{Diagnosis: d, Secrets: secrets}, d.Spec.Timeout.Duration)
+	target := check.Target{Diagnosis: d, Secrets: secrets, Release: r.detectRelease(ctx, d, secrets)}
+	setPlatform(d, target.Release)
+	outcomes := r.Runner.Run(ctx, runnable, target, d.Spec.Timeout.Duration)
 	for _, c := range enabled {
 		if s := blocked[c.Condition()]; s != nil {
 			outcomes = append(outcomes, check.Outcome{Checker: c, Result: check.Result{Status: check.Unknown, Reason: s.reason, Message: s.message}})
@@ -181,6 +187,21 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	// Next one interval after this one started, not after it ended: the schedule does
 	// not drift by the evaluations' durations.
 	return ctrl.Result{RequeueAfter: start.Add(interval).Sub(r.now()) + r.jitter(interval)}, nil
+}
+
+// ReleaseDetector reads the platform's release line (checks.ReleaseDetector).
+type ReleaseDetector interface {
+	Detect(ctx context.Context, t check.Target) release.Detection
+}
+
+// detectRelease reads the release line within the diagnosis' timeout.
+func (r *PaaSDiagnosisReconciler) detectRelease(ctx context.Context, d *v1alpha1.PaaSDiagnosis, secrets check.Secrets) release.Detection {
+	if r.Release == nil {
+		return release.UnknownBecause("paasdiag was started without release detection")
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.Spec.Timeout.Duration)
+	defer cancel()
+	return r.Release.Detect(ctx, check.Target{Diagnosis: d, Secrets: secrets})
 }
 
 // due reports whether the diagnosis should be evaluated now: never evaluated, a new

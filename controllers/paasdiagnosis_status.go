@@ -12,6 +12,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
+	"github.com/paasdiag/paasdiag/internal/release"
 )
 
 // The pure status setters: each takes the diagnosis and what was learnt, and writes
@@ -29,6 +30,11 @@ var severityRank = map[v1alpha1.Severity]int{
 	v1alpha1.SeverityError:   0,
 	v1alpha1.SeverityUnknown: 1,
 	v1alpha1.SeverityWarning: 2,
+}
+
+// setPlatform records the release line the rules followed in this evaluation.
+func setPlatform(d *v1alpha1.PaaSDiagnosis, det release.Detection) {
+	d.Status.Platform = &v1alpha1.PlatformStatus{ReleaseLine: string(det.Line), Evidence: truncate(det.Evidence, maxMessageLength)}
 }
 
 // setInitialConditions gives every condition the diagnosis will carry a value on first

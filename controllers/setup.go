@@ -54,6 +54,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 			Logs:      checks.PodLogs{Client: clientset},
 		}),
 		Runner:                  check.Runner{Concurrency: opts.CheckConcurrency},
+		Release:                 checks.ReleaseDetector{Databases: opts.Databases},
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		Recorder:                mgr.GetEventRecorder("paasdiag"),
 		Metrics:                 recorder,

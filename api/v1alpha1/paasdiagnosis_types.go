@@ -304,6 +304,12 @@ type PaaSDiagnosisStatus struct {
 	// +optional
 	LastEvaluationTime *metav1.Time `json:"lastEvaluationTime,omitempty"`
 
+	// Platform is the platform's release line, as read from the migrations recorded in
+	// its databases, and the evidence. Rules that differ between release lines follow
+	// it; while it is Unknown, none of them claims a code (docs/conformance.md).
+	// +optional
+	Platform *PlatformStatus `json:"platform,omitempty"`
+
 	// Codes are the platform error codes that a deploy would meet now, sorted.
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
@@ -336,6 +342,20 @@ type PaaSDiagnosisStatus struct {
 	// +kubebuilder:validation:MaxItems=256
 	// +optional
 	Pools []PoolStatus `json:"pools,omitempty"`
+}
+
+// PlatformStatus is the platform's release line and the evidence for it.
+type PlatformStatus struct {
+	// ReleaseLine is 1.6 (platform 1.6 and earlier), 1.7+ (release-1.7 and main) or
+	// Unknown (no database configured or readable, or its migrations disagree).
+	// +kubebuilder:validation:Enum="1.6";"1.7+";Unknown
+	ReleaseLine string `json:"releaseLine"`
+
+	// Evidence names the newest migration recorded per Django app, e.g. "services
+	// 0009, cluster 0023, region 0005", or says why the release line is unknown.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // Severity says how bad a finding is.
@@ -463,6 +483,7 @@ type PoolStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Last Check",type=date,JSONPath=`.status.lastEvaluationTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Release",type=string,priority=1,JSONPath=`.status.platform.releaseLine`
 // +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 type PaaSDiagnosis struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -112,7 +112,7 @@ func run(ctx context.Context) error {
 	}
 
 	step("Laying out the platform: the redis pools in bk_paas_ng, the platform's token on the app cluster")
-	platform, err := mariadb.NewPlatform(db, "bk_paas_ng", false)
+	platform, err := mariadb.NewPlatform(db, "bk_paas_ng", mariadb.Main)
 	if err != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ func run(n, hanging, unrelated int, interval, measure time.Duration) error {
 	}
 	defer stopSilent()
 
-	platform, err := mariadb.NewPlatform(db, "bk_paas_ng", false)
+	platform, err := mariadb.NewPlatform(db, "bk_paas_ng", mariadb.Main)
 	if err != nil {
 		return err
 	}

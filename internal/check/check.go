@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/release"
 )
 
 // Status is what a check concluded.
@@ -66,6 +67,9 @@ type Target struct {
 	Diagnosis *v1alpha1.PaaSDiagnosis
 	// Secrets are the referenced Secrets, already read.
 	Secrets Secrets
+	// Release is the platform's release line, read before the checks run. Rules that
+	// differ between lines follow it; while it is Unknown they claim no code.
+	Release release.Detection
 }
 
 // Checker is one check. Implementations live one per file under internal/checks.

@@ -18,6 +18,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/release"
 )
 
 // Reasons of the cluster check's warnings.
@@ -92,8 +93,10 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 	}
 	targets, res := resolveClusters(ctx, t, c.Databases)
 	probed := probeAll(ctx, targets, now)
-	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil {
-		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, targets)...)
+	// From 1.7 the platform drops its cached clusters itself when one changes
+	// (_GlobalConfigLastModified): no restart is needed, so nothing to warn about.
+	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil && t.Release.Line != release.Line17Plus {
+		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, targets, t.Release)...)
 	}
 	judgeClusters(&res, targets, probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
 	return res
@@ -102,7 +105,10 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 // restartFindings warns about discovered clusters that changed after some of the
 // platform's apiserver pods started: on platform 1.6 and earlier those processes still
 // use the old configuration until restarted (the note under step 1 of 4313021).
-func (c ClusterReachability) restartFindings(ctx context.Context, namespace string, sel *metav1.LabelSelector, targets []*clusterTarget) []check.Finding {
+//
+// Only on 1.6 is the code claimed; with the release line unknown the warning carries
+// no code and says on which lines it holds.
+func (c ClusterReachability) restartFindings(ctx context.Context, namespace string, sel *metav1.LabelSelector, targets []*clusterTarget, rel release.Detection) []check.Finding {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
@@ -138,9 +144,14 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 		if len(stale) > 5 {
 			stale = append(stale[:5], fmt.Sprintf("and %d more", len(stale)-5))
 		}
-		out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, code.Number, ReasonRestartRequired,
-			code.Predicted(fmt.Sprintf("cluster %s changed at %s, after these apiserver pods started: %s; on platform 1.6 and earlier they keep the old configuration until every apiserver process is restarted",
-				ct.name, ct.updated.UTC().Format(time.RFC3339), strings.Join(stale, ", ")))))
+		msg := fmt.Sprintf("cluster %s changed at %s, after these apiserver pods started: %s; on platform 1.6 and earlier they keep the old configuration until every apiserver process is restarted",
+			ct.name, ct.updated.UTC().Format(time.RFC3339), strings.Join(stale, ", "))
+		if rel.Line != release.Line16 {
+			out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, "", ReasonRestartRequired,
+				msg+fmt.Sprintf(" (the release line is unknown: %s; from 1.7 no restart is needed)", rel.Evidence)))
+			continue
+		}
+		out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, code.Number, ReasonRestartRequired, code.Predicted(msg)))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/release"
 )
 
 // Reasons of the initial cluster state check.
@@ -35,6 +37,15 @@ const (
 	// ReasonNodesUnreadable: no API server of a cluster answered, so the labels could
 	// not be checked; ClusterReachable says why.
 	ReasonNodesUnreadable = "NodesUnreadable"
+	// ReasonNodeStateNotSynced (1.7+): the newest node state the platform recorded for a
+	// cluster does not list the nodes the cluster has now. The platform raises no code
+	// for it; apps bound to fixed nodes are scheduled on the recorded ones.
+	ReasonNodeStateNotSynced = "NodeStateNotSynced"
+	// ReasonNodeStateUnreadable (1.7+): the recorded node state could not be read.
+	ReasonNodeStateUnreadable = "NodeStateUnreadable"
+	// ReasonReleaseLineUnknown: the platform's release line is unknown, and what this
+	// check judges depends on it (the Job up to 1.6, the node state from 1.7).
+	ReasonReleaseLineUnknown = "ReleaseLineUnknown"
 )
 
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list
@@ -62,8 +73,25 @@ func (InitialClusterState) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool {
 	return spec.InitialClusterState != nil
 }
 
-// Check implements check.Checker.
+// Check implements check.Checker. What it judges follows the platform's release line:
+// up to 1.6 the Helm hook Job (region_gen_state); from 1.7, where that command is
+// gone and the admin console syncs node state, the recorded node state against the
+// live nodes, as a warning without a code.
 func (c InitialClusterState) Check(ctx context.Context, t check.Target) check.Result {
+	switch t.Release.Line {
+	case release.Line16:
+		return c.checkJob(ctx, t)
+	case release.Line17Plus:
+		return c.checkNodeState(ctx, t)
+	}
+	msg := fmt.Sprintf("the platform's release line is unknown (%s): up to 1.6 this check judges the Job, from 1.7 the recorded node state, so it claims nothing; configure platformDatabase.workloadsDSNSecretRef with SELECT on django_migrations",
+		t.Release.Evidence)
+	return check.Result{Status: check.Unknown, Reason: ReasonReleaseLineUnknown, Message: msg,
+		Findings: []check.Finding{{Check: "release", Severity: v1alpha1.SeverityUnknown, Reason: ReasonReleaseLineUnknown, Message: msg}}}
+}
+
+// checkJob judges the Helm hook Job (platform 1.6 and earlier).
+func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	cfg := t.Diagnosis.Spec.InitialClusterState
 	job, what, res := c.findJob(ctx, t.Diagnosis.Namespace, cfg)
@@ -136,32 +164,21 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Target, what string) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	targets, res := resolveClusters(ctx, t, c.Databases)
-	var missing, partial []string
-	now := time.Now()
+	var missing []string
 	for _, ct := range targets {
 		name := "cluster/" + ct.name + "/nodes"
-		var probed *clusterprobe.Result
-		var last clusterprobe.Result
-		for _, server := range ct.apiServers {
-			last = clusterprobe.Probe(ctx, server, ct.creds, now)
-			if last.Reachable {
-				probed = &last
-				break
-			}
-		}
+		probed, unreadable := readNodes(ctx, ct)
 		switch {
 		case probed == nil:
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodesUnreadable,
-				Message: fmt.Sprintf("the nodes of cluster %s cannot be read (%s), see ClusterReachable", ct.name, last.Reason)})
-		case probed.Nodes > 0 && probed.NodesWithState == 0:
+			res.Findings = append(res.Findings, unreadable)
+		case len(probed.Nodes) > 0 && probed.NodesWithState == 0:
 			missing = append(missing, ct.name)
 			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonStateMissing,
-				Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s carries an %s* label: the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
-					what, probed.Nodes, ct.name, clusterprobe.StateLabelPrefix))})
-		case probed.NodesWithState < probed.Nodes:
-			partial = append(partial, ct.name)
+				Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s (masters left out, as the Job leaves them) carries an %s* label: the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
+					what, len(probed.Nodes), ct.name, clusterprobe.StateLabelPrefix))})
+		case probed.NodesWithState < len(probed.Nodes):
 			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: ReasonStatePartial,
-				Message: fmt.Sprintf("%d of %d node(s) of cluster %s carry no %s* label: they joined after the Job ran", probed.Nodes-probed.NodesWithState, probed.Nodes, ct.name, clusterprobe.StateLabelPrefix)})
+				Message: fmt.Sprintf("%d of %d node(s) of cluster %s (masters left out) carry no %s* label: they joined after the Job ran", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), ct.name, clusterprobe.StateLabelPrefix)})
 		}
 	}
 	switch {
@@ -176,6 +193,127 @@ func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Targe
 		res.Message = fmt.Sprintf("%s succeeded and the nodes of %d cluster(s) carry its labels", what, len(targets))
 	}
 	return res
+}
+
+// readNodes lists a cluster's Nodes through its first API server that answers; with
+// none, it returns the Unknown finding to report.
+func readNodes(ctx context.Context, ct *clusterTarget) (*clusterprobe.Result, check.Finding) {
+	last := clusterprobe.Result{Reason: clusterprobe.ReasonNoAPIServers}
+	now := time.Now()
+	for _, server := range ct.apiServers {
+		last = clusterprobe.Probe(ctx, server, ct.creds, now)
+		if last.Reachable {
+			return &last, check.Finding{}
+		}
+	}
+	return nil, check.Finding{Check: "cluster/" + ct.name + "/nodes", Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodesUnreadable,
+		Message: fmt.Sprintf("the nodes of cluster %s cannot be read (%s), see ClusterReachable", ct.name, last.Reason)}
+}
+
+// checkNodeState (platform 1.7+) compares the newest node state the platform recorded
+// for each cluster with the cluster's live nodes, masters left out as the platform
+// leaves them out. The Job is not judged, whatever its state: its command is gone.
+// A difference is a warning without a code, since the platform raises none for it.
+func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target) check.Result {
+	spec := &t.Diagnosis.Spec
+	db := spec.PlatformDatabase
+	if db == nil || db.WorkloadsDSNSecretRef == nil {
+		msg := "on platform 1.7+ the initial cluster state Job is not used; comparing the recorded node state needs platformDatabase.workloadsDSNSecretRef"
+		return check.Result{Status: check.Unknown, Reason: ReasonNodeStateUnreadable, Message: msg,
+			Findings: []check.Finding{{Check: "nodestate", Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodeStateUnreadable, Message: msg}}}
+	}
+	ref := db.WorkloadsDSNSecretRef
+	conn, err := c.Databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "workloads", string(t.Secrets[ref.Name][ref.Key]), spec.Timeout.Duration)
+	var states map[string]platformdb.ClusterState
+	if err == nil {
+		err = conn.ReadOnly(ctx, func(tx *sql.Tx) error {
+			var err error
+			states, err = platformdb.ReadClusterStates(ctx, tx)
+			return err
+		})
+	}
+	if err != nil {
+		f := unknownFinding("database/workloads", err)
+		return check.Result{Status: check.Unknown, Reason: f.Reason, Message: "the recorded node state cannot be read: " + f.Message, Findings: []check.Finding{f}}
+	}
+	targets, res := resolveClusters(ctx, t, c.Databases)
+	var stale, never []string
+	for _, ct := range targets {
+		probed, unreadable := readNodes(ctx, ct)
+		if probed == nil {
+			res.Findings = append(res.Findings, unreadable)
+			continue
+		}
+		st, ok := states[ct.name]
+		if !ok {
+			// Nothing recorded: the platform needs a state only for apps bound to fixed
+			// nodes, and the sync is an admin's choice. Not a finding.
+			never = append(never, ct.name)
+			continue
+		}
+		joined, left := diffNames(st.Nodes, probed.Nodes)
+		if len(joined) == 0 && len(left) == 0 {
+			continue
+		}
+		stale = append(stale, ct.name)
+		res.Findings = append(res.Findings, check.Finding{Check: "cluster/" + ct.name + "/nodestate", Severity: v1alpha1.SeverityWarning, Reason: ReasonNodeStateNotSynced,
+			Message: fmt.Sprintf("the node state of cluster %s has not been synced since %s (%s): %s; sync the cluster's nodes in the admin console (plat_mgt: clusters, sync nodes)",
+				ct.name, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))})
+	}
+	switch {
+	case hasUnknown(res.Findings):
+		f := first(res.Findings, v1alpha1.SeverityUnknown)
+		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, "platform 1.7+: "+f.Message
+	case len(stale) > 0:
+		res.Status, res.Reason = check.Pass, ReasonNodeStateNotSynced
+		res.Message = fmt.Sprintf("platform 1.7+: the recorded node state of cluster(s) %s is not in sync with their nodes (no error code; the Job is not used from 1.7)", strings.Join(stale, ", "))
+	default:
+		res.Status, res.Reason = check.Pass, v1alpha1.ReasonSucceeded
+		res.Message = fmt.Sprintf("platform 1.7+: the Job is not used; the recorded node state of %d of %d cluster(s) matches their nodes", len(targets)-len(never), len(targets))
+		if len(never) > 0 {
+			res.Message += fmt.Sprintf(" (never synced: %s)", strings.Join(never, ", "))
+		}
+	}
+	return res
+}
+
+// diffNames returns the names in now but not in recorded (joined) and the reverse
+// (left); both inputs are sorted.
+func diffNames(recorded, now []string) (joined, left []string) {
+	i, j := 0, 0
+	for i < len(recorded) || j < len(now) {
+		switch {
+		case j == len(now) || (i < len(recorded) && recorded[i] < now[j]):
+			left = append(left, recorded[i])
+			i++
+		case i == len(recorded) || now[j] < recorded[i]:
+			joined = append(joined, now[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return joined, left
+}
+
+// describeDiff says which nodes joined and left, naming at most five of each.
+func describeDiff(joined, left []string) string {
+	name := func(verb string, nodes []string) string {
+		shown := nodes
+		if len(shown) > 5 {
+			shown = append(append([]string(nil), shown[:5]...), fmt.Sprintf("and %d more", len(nodes)-5))
+		}
+		return fmt.Sprintf("%d node(s) %s (%s)", len(nodes), verb, strings.Join(shown, ", "))
+	}
+	var parts []string
+	if len(joined) > 0 {
+		parts = append(parts, name("joined", joined))
+	}
+	if len(left) > 0 {
+		parts = append(parts, name("left", left))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func failed(name, reason, message string, code errorcodes.Code) check.Result {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,24 @@ const (
 // (eng-cstate-<8 hex>-<n>: "1").
 const StateLabelPrefix = "eng-cstate-"
 
+// IgnoredNodeLabels are the labels whose Nodes the platform leaves out of a cluster's
+// node state, value for value: region_gen_state (1.6) and the admin console's node sync
+// (1.7+) both ignore node-role.kubernetes.io/master=true. A master labelled with an
+// empty value (as kubeadm does) or only node-role.kubernetes.io/control-plane is not
+// ignored by the platform, so not here either (docs/conformance.md, ICS08).
+var IgnoredNodeLabels = map[string]string{"node-role.kubernetes.io/master": "true"}
+
+// Ignored reports whether the platform leaves a Node with these labels out of the
+// cluster's node state.
+func Ignored(labels map[string]string) bool {
+	for k, v := range IgnoredNodeLabels {
+		if got, ok := labels[k]; ok && got == v {
+			return true
+		}
+	}
+	return false
+}
+
 // maxNodePages bounds how many pages of 500 Nodes a probe reads.
 const maxNodePages = 20
 
@@ -60,9 +79,13 @@ type Result struct {
 	ServingNotAfter *time.Time
 	// Verified is false when TLS was not verified (no CA).
 	Verified bool
-	// Nodes counts the cluster's Nodes; NodesWithState those carrying an
-	// eng-cstate-* label.
-	Nodes, NodesWithState int
+	// Nodes are the names of the cluster's Nodes that the platform's node state
+	// counts (all but the IgnoredNodeLabels ones), sorted.
+	Nodes []string
+	// NodesIgnored counts the Nodes left out by IgnoredNodeLabels.
+	NodesIgnored int
+	// NodesWithState counts the Nodes of Nodes carrying an eng-cstate-* label.
+	NodesWithState int
 }
 
 // Probe probes one API server with the credentials, within ctx. It never returns an
@@ -121,7 +144,11 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 			return res.fail(reason, msg)
 		}
 		for _, n := range nodes.Items {
-			res.Nodes++
+			if Ignored(n.Metadata.Labels) {
+				res.NodesIgnored++
+				continue
+			}
+			res.Nodes = append(res.Nodes, n.Metadata.Name)
 			for k := range n.Metadata.Labels {
 				if strings.HasPrefix(k, StateLabelPrefix) {
 					res.NodesWithState++
@@ -142,6 +169,7 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 		return res.fail(reason, msg)
 	}
 	res.Reachable = true
+	sort.Strings(res.Nodes)
 
 	// The platform creates namespaces, workloads and ingresses, patches nodes and reads
 	// Helm release Secrets everywhere: it needs cluster-admin.
@@ -180,6 +208,7 @@ type nodeList struct {
 	} `json:"metadata"`
 	Items []struct {
 		Metadata struct {
+			Name   string            `json:"name"`
 			Labels map[string]string `json:"labels"`
 		} `json:"metadata"`
 	} `json:"items"`

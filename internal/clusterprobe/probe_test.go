@@ -143,8 +143,8 @@ func TestProbe(t *testing.T) {
 				if r.ServerVersion == "" || !strings.HasPrefix(r.ServerVersion, "v1.") {
 					t.Errorf("server version %q", r.ServerVersion)
 				}
-				if r.ServingNotAfter == nil || r.Nodes != 2 || r.NodesWithState != 1 {
-					t.Errorf("serving expiry %v, nodes %d, with state %d", r.ServingNotAfter, r.Nodes, r.NodesWithState)
+				if r.ServingNotAfter == nil || len(r.Nodes) != 2 || r.NodesWithState != 1 {
+					t.Errorf("serving expiry %v, nodes %d, with state %d", r.ServingNotAfter, len(r.Nodes), r.NodesWithState)
 				}
 				if r.Verified != (len(tt.creds.CA) > 0) {
 					t.Errorf("verified = %v", r.Verified)

@@ -78,7 +78,7 @@ func must[T any](v T, err error) T {
 
 func TestReadPoolsCurrentSchema(t *testing.T) {
 	startServer(t)
-	p := must(mariadb.NewPlatform(server, "pools_current", false))
+	p := must(mariadb.NewPlatform(server, "pools_current", mariadb.Main))
 	redis := must(p.Service("redis", "pool"))
 	must(p.Service("mysql", "mysql")) // a remote service: no pool
 	shared := must(p.Plan(redis, "0shared", "default"))
@@ -116,7 +116,7 @@ func TestReadPoolsCurrentSchema(t *testing.T) {
 
 func TestReadPoolsLegacySchema(t *testing.T) {
 	startServer(t)
-	p := must(mariadb.NewPlatform(server, "pools_legacy", true))
+	p := must(mariadb.NewPlatform(server, "pools_legacy", mariadb.Release16))
 	redis := must(p.Service("redis", "pool"))
 	shared := must(p.Plan(redis, "0shared", ""))
 	must(p.Instances(shared, 2, false, ""))
@@ -137,7 +137,7 @@ func TestReadPoolsLegacySchema(t *testing.T) {
 
 func TestReadPoolsUnrecognizedSchema(t *testing.T) {
 	startServer(t)
-	p := must(mariadb.NewPlatform(server, "pools_odd", false))
+	p := must(mariadb.NewPlatform(server, "pools_odd", mariadb.Main))
 	if err := server.Exec(p.Database, "ALTER TABLE services_plan DROP COLUMN is_active; DROP TABLE services_precreatedinstance"); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestReadPoolsUnrecognizedSchema(t *testing.T) {
 
 func TestReadOnlyRefusesWrites(t *testing.T) {
 	startServer(t)
-	must(mariadb.NewPlatform(server, "pools_rw", false))
+	must(mariadb.NewPlatform(server, "pools_rw", mariadb.Main))
 	pools := NewPools()
 	defer pools.Forget(diag)
 	db := must(pools.Open(diag, "default", server.DSN("admin", "admin", "pools_rw"), 5*time.Second))
@@ -170,7 +170,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 
 func TestFailuresAreClassified(t *testing.T) {
 	startServer(t)
-	must(mariadb.NewPlatform(server, "pools_denied", false))
+	must(mariadb.NewPlatform(server, "pools_denied", mariadb.Main))
 	if err := server.Exec("", "CREATE USER IF NOT EXISTS 'nogrants'@'127.0.0.1' IDENTIFIED BY 'pw'"); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestParseDSN(t *testing.T) {
 
 func TestPoolsReuseReplaceAndForget(t *testing.T) {
 	startServer(t)
-	must(mariadb.NewPlatform(server, "pools_reuse", false))
+	must(mariadb.NewPlatform(server, "pools_reuse", mariadb.Main))
 	pools := NewPools()
 	dsn := server.DSN("admin", "admin", "pools_reuse")
 	a := must(pools.Open(diag, "default", dsn, time.Second))
@@ -294,7 +294,11 @@ func TestReadClusters(t *testing.T) {
 	startServer(t)
 	for _, legacy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
-			w := must(mariadb.NewWorkloads(server, fmt.Sprintf("clusters_%v", legacy), legacy))
+			line := mariadb.Main
+			if legacy {
+				line = mariadb.Release16
+			}
+			w := must(mariadb.NewWorkloads(server, fmt.Sprintf("clusters_%v", legacy), line))
 			stored := mariadb.StoredCredentials{CA: "bkcrypt$ca", Cert: "bkcrypt$cert", Key: "bkcrypt$key", Token: "sm4ctr$token"}
 			must(w.Cluster("default-main", []string{"https://10.0.0.2:6443", "https://10.0.0.1:6443"}, stored))
 			must(w.Cluster("empty", nil, mariadb.StoredCredentials{}))

@@ -252,7 +252,7 @@ func emptyPool(ns string) types.NamespacedName {
 	GinkgoHelper()
 	ctx := context.Background()
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-	platform, err := mariadb.NewPlatform(dbServer, "bk_paas_ng_"+ns[len(ns)-1:], false)
+	platform, err := mariadb.NewPlatform(dbServer, "bk_paas_ng_"+ns[len(ns)-1:], mariadb.Main)
 	Expect(err).NotTo(HaveOccurred())
 	redis, _ := platform.Service("redis", "pool")
 	_, err = platform.Plan(redis, "0shared", "default")

@@ -227,7 +227,11 @@ var _ = Describe("The cluster check", func() {
 func workloadsDB(ns string, legacy bool) *mariadb.Workloads {
 	GinkgoHelper()
 	dbCounter++
-	w := must(mariadb.NewWorkloads(dbServer, fmt.Sprintf("bk_engine_ng_%d", dbCounter), legacy))
+	line := mariadb.Main
+	if legacy {
+		line = mariadb.Release16
+	}
+	w := must(mariadb.NewWorkloads(dbServer, fmt.Sprintf("bk_engine_ng_%d", dbCounter), line))
 	dsn := must(w.ReadOnlyUser(fmt.Sprintf("wl_%d", dbCounter), "wl-canary-pass"))
 	createSecret(ns, "bkpaas3-wl-db", map[string]string{"dsn": dsn})
 	return w

@@ -34,7 +34,11 @@ func newPooled(legacy bool) *pooled {
 	GinkgoHelper()
 	dbCounter++
 	name := fmt.Sprintf("bk_paas_ng_%d", dbCounter)
-	p, err := mariadb.NewPlatform(dbServer, name, legacy)
+	line := mariadb.Main
+	if legacy {
+		line = mariadb.Release16
+	}
+	p, err := mariadb.NewPlatform(dbServer, name, line)
 	Expect(err).NotTo(HaveOccurred())
 	password := fmt.Sprintf("ro-canary-%d-9c1d", dbCounter)
 	dsn, err := p.ReadOnlyUser(fmt.Sprintf("ro_%d", dbCounter), password)
@@ -295,7 +299,7 @@ var _ = Describe("The instance pool check when the database goes away", Ordered,
 		server, err = mariadb.Start(filepath.Join(tmpDir, "mariadb-stoppable"))
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(server.Stop)
-		platform := must(mariadb.NewPlatform(server, "bk_paas_ng", false))
+		platform := must(mariadb.NewPlatform(server, "bk_paas_ng", mariadb.Main))
 		redis := must(platform.Service("redis", "pool"))
 		shared := must(platform.Plan(redis, "0shared", "default"))
 		must(platform.Instances(shared, 1, false, "fifo"))

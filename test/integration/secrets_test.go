@@ -34,7 +34,7 @@ var _ = Describe("Secrets", func() {
 		// The default database, read by a user whose password is a canary; the pool
 		// starts empty.
 		dbCounter++
-		platform := must(mariadb.NewPlatform(dbServer, fmt.Sprintf("bk_paas_ng_%d", dbCounter), false))
+		platform := must(mariadb.NewPlatform(dbServer, fmt.Sprintf("bk_paas_ng_%d", dbCounter), mariadb.Main))
 		redis := must(platform.Service("redis", "pool"))
 		shared := must(platform.Plan(redis, "0shared", "default"))
 		dsn := must(platform.ReadOnlyUser(fmt.Sprintf("ro_%d", dbCounter), dbPassword))
@@ -42,7 +42,7 @@ var _ = Describe("Secrets", func() {
 
 		// The workloads database, its password and the cluster credentials stored
 		// encrypted; the platform's key itself is a secret too.
-		wl := must(mariadb.NewWorkloads(dbServer, fmt.Sprintf("bk_engine_ng_%d", dbCounter), false))
+		wl := must(mariadb.NewWorkloads(dbServer, fmt.Sprintf("bk_engine_ng_%d", dbCounter), mariadb.Main))
 		wlDSN := must(wl.ReadOnlyUser(fmt.Sprintf("wl_%d", dbCounter), wlPassword))
 		createSecret(ns, "bkpaas3-wl-db", map[string]string{"dsn": wlDSN})
 		createSecret(ns, "bkpaas3-encrypt", map[string]string{"key": platformKey})

@@ -15,21 +15,20 @@ import (
 type Platform struct {
 	Server   *Server
 	Database string
+	// Line is the release line whose layout the database has.
+	Line Line
 	// Legacy is the platform 1.6 layout: no tenants, no allocation types.
 	Legacy bool
 }
 
-// NewPlatform creates database in the current or (legacy) the 1.6 layout.
-func NewPlatform(s *Server, database string, legacy bool) (*Platform, error) {
-	ddl := "bk_paas_ng.sql"
-	if legacy {
-		ddl = "bk_paas_ng_1.6.sql"
-	}
-	if err := s.CreateDatabase(database, ddl); err != nil {
+// NewPlatform creates database in the layout of a release line, its migrations
+// recorded.
+func NewPlatform(s *Server, database string, line Line) (*Platform, error) {
+	if err := s.CreateLineDatabase(database, line, "bk_paas_ng"); err != nil {
 		return nil, err
 	}
-	p := &Platform{Server: s, Database: database, Legacy: legacy}
-	return p, s.Exec(database, "INSERT INTO services_servicecategory (id, name) VALUES (1, 'data')")
+	p := &Platform{Server: s, Database: database, Line: line, Legacy: line.Legacy()}
+	return p, s.Exec(database, "INSERT INTO services_servicecategory (id, name_zh_cn, name_en) VALUES (1, '数据', 'data')")
 }
 
 // NewID is a Django UUID: 32 hex characters.
@@ -43,9 +42,8 @@ func NewID() string {
 func (p *Platform) Service(name, provider string) (string, error) {
 	id := NewID()
 	config := fmt.Sprintf(`{"provider_name": %q}`, provider)
-	// region is NOT NULL on 1.6 and defaulted on the current layout.
 	return id, p.Server.Exec(p.Database,
-		"INSERT INTO services_service (uuid, created, updated, name, category_id, config, is_active, is_visible, region) VALUES (?, NOW(6), NOW(6), ?, 1, ?, 1, 1, 'default')",
+		"INSERT INTO services_service (uuid, created, updated, name, category_id, config, is_active, is_visible) VALUES (?, NOW(6), NOW(6), ?, 1, ?, 1, 1)",
 		id, name, config)
 }
 
@@ -54,11 +52,11 @@ func (p *Platform) Plan(serviceID, name, tenant string) (string, error) {
 	id := NewID()
 	if p.Legacy {
 		return id, p.Server.Exec(p.Database,
-			"INSERT INTO services_plan (uuid, created, updated, service_id, name, config, is_active, properties) VALUES (?, NOW(6), NOW(6), ?, ?, 'encrypted', 1, '{}')",
+			"INSERT INTO services_plan (uuid, created, updated, service_id, name, config, is_active) VALUES (?, NOW(6), NOW(6), ?, ?, 'encrypted', 1)",
 			id, serviceID, name)
 	}
 	return id, p.Server.Exec(p.Database,
-		"INSERT INTO services_plan (uuid, created, updated, service_id, name, config, is_active, properties, tenant_id) VALUES (?, NOW(6), NOW(6), ?, ?, 'encrypted', 1, '{}', ?)",
+		"INSERT INTO services_plan (uuid, created, updated, service_id, name, config, is_active, tenant_id) VALUES (?, NOW(6), NOW(6), ?, ?, 'encrypted', 1, ?)",
 		id, serviceID, name, tenant)
 }
 
@@ -79,7 +77,8 @@ func (p *Platform) Instances(planID string, n int, allocated bool, allocationTyp
 				"INSERT INTO services_precreatedinstance (uuid, created, updated, plan_id, config, credentials, is_allocated) VALUES (?, NOW(6), NOW(6), ?, '{}', 'encrypted', ?)",
 				id, plan, allocated)
 		} else {
-			policy := any(nil)
+			// binding_policy is NOT NULL, {} by default (services 0009).
+			policy := "{}"
 			if allocationType == "policy" {
 				policy = `{"app_codes": ["reserved-app"]}`
 			}

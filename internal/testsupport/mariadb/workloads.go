@@ -3,9 +3,14 @@ package mariadb
 import (
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,17 +23,44 @@ import (
 type Workloads struct {
 	Server   *Server
 	Database string
+	// Line is the release line whose layout the database has.
+	Line Line
 	// Legacy is the platform 1.6 layout.
 	Legacy bool
 }
 
-// NewWorkloads creates database in the current or (legacy) the 1.6 layout.
-func NewWorkloads(s *Server, database string, legacy bool) (*Workloads, error) {
-	ddl := "bk_engine_ng.sql"
-	if legacy {
-		ddl = "bk_engine_ng_1.6.sql"
+// NewWorkloads creates database in the layout of a release line, its migrations
+// recorded.
+func NewWorkloads(s *Server, database string, line Line) (*Workloads, error) {
+	return &Workloads{Server: s, Database: database, Line: line, Legacy: line.Legacy()}, s.CreateLineDatabase(database, line, "bk_engine_ng")
+}
+
+// NodeState records a cluster's node state as the platform does (region_gen_state up
+// to 1.6, the admin console's node sync from 1.7): the next version of the state
+// named after the digest, with the node names.
+func (w *Workloads) NodeState(cluster string, nodes []string, at time.Time) (string, error) {
+	sorted := append([]string(nil), nodes...)
+	sort.Strings(sorted)
+	digest := sha1.Sum([]byte(strings.Join(sorted, ",")))
+	hexDigest := hex.EncodeToString(digest[:])
+	var n int
+	db, err := w.Server.Admin(w.Database)
+	if err != nil {
+		return "", err
 	}
-	return &Workloads{Server: s, Database: database, Legacy: legacy}, s.CreateDatabase(database, ddl)
+	defer func() { _ = db.Close() }()
+	if err := db.QueryRow("SELECT COUNT(*) FROM region_regionclusterstate WHERE cluster_name = ?", cluster).Scan(&n); err != nil {
+		return "", err
+	}
+	name := fmt.Sprintf("eng-cstate-%s-%d", hexDigest[:8], n+1)
+	names, _ := json.Marshal(sorted)
+	region, regionValue := "", ""
+	if w.Legacy {
+		region, regionValue = "region, ", "'default', "
+	}
+	_, err = db.Exec("INSERT INTO region_regionclusterstate ("+region+"created, updated, cluster_name, name, nodes_digest, nodes_cnt, nodes_name, nodes_data) VALUES ("+regionValue+"?, ?, ?, ?, ?, ?, ?, '[]')",
+		at.UTC(), at.UTC(), cluster, name, hexDigest, len(sorted), string(names))
+	return name, err
 }
 
 // StoredCredentials are a cluster's credential columns as stored.
@@ -72,7 +104,8 @@ func (w *Workloads) Cluster(name string, apiServers []string, creds StoredCreden
 			id, name, nullable(creds.CA), nullable(creds.Cert), nullable(creds.Key), nullable(creds.Token))
 	} else {
 		err = w.Server.Exec(w.Database, `INSERT INTO cluster_cluster (uuid, created, updated, name, description, ingress_config, annotations,
-			ca_data, cert_data, key_data, token_type, token_value, assert_hostname, feature_flags) VALUES (?, NOW(6), NOW(6), ?, '', '{}', '{}', ?, ?, ?, 1, ?, 'true', '{}')`,
+			ca_data, cert_data, key_data, token_type, token_value, assert_hostname, feature_flags, default_node_selector, default_tolerations,
+			available_tenant_ids) VALUES (?, NOW(6), NOW(6), ?, '', '{}', '{}', ?, ?, ?, 1, ?, 'true', '{}', '{}', '[]', '[]')`,
 			id, name, nullable(creds.CA), nullable(creds.Cert), nullable(creds.Key), nullable(creds.Token))
 	}
 	if err != nil {

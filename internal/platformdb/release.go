@@ -1,0 +1,95 @@
+package platformdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ReadMigrations reads which migrations Django recorded as applied for the given app
+// labels (table django_migrations, which every Django database has). Its two columns
+// app and name are all paasdiag reads of it.
+func ReadMigrations(ctx context.Context, tx *sql.Tx, apps []string) (map[string][]string, error) {
+	marks := make([]string, len(apps))
+	args := make([]any, len(apps))
+	for i, a := range apps {
+		marks[i], args[i] = "?", a
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT app, name FROM django_migrations WHERE app IN (`+strings.Join(marks, ",")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string][]string{}
+	for rows.Next() {
+		var app, name string
+		if err := rows.Scan(&app, &name); err != nil {
+			return nil, err
+		}
+		out[app] = append(out[app], name)
+	}
+	return out, rows.Err()
+}
+
+// ClusterState is the newest node state the platform recorded for a cluster
+// (region_regionclusterstate, written by region_gen_state up to 1.6 and by the admin
+// console's node sync from 1.7): the nodes it saw, masters left out.
+type ClusterState struct {
+	Cluster string
+	// Name is the state's label, eng-cstate-<digest>-<n>.
+	Name string
+	// Nodes are the node names recorded, sorted.
+	Nodes []string
+	// Created is when the state was recorded.
+	Created time.Time
+}
+
+// ReadClusterStates reads the newest recorded state of every cluster, by cluster
+// name. The platform takes the newest by created (RegionClusterState.Meta: ordering
+// -created, get_latest_by created); of two written in the same microsecond, the one
+// with the higher version suffix wins here.
+func ReadClusterStates(ctx context.Context, tx *sql.Tx) (map[string]ClusterState, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT s.cluster_name, s.name, s.nodes_name, s.created
+		FROM region_regionclusterstate s
+		JOIN (SELECT cluster_name, MAX(created) AS created FROM region_regionclusterstate
+		      WHERE cluster_name IS NOT NULL GROUP BY cluster_name) m
+		  ON s.cluster_name = m.cluster_name AND s.created = m.created`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]ClusterState{}
+	for rows.Next() {
+		var st ClusterState
+		var nodes sql.NullString
+		if err := rows.Scan(&st.Cluster, &st.Name, &nodes, &st.Created); err != nil {
+			return nil, err
+		}
+		if nodes.Valid && strings.TrimSpace(nodes.String) != "" {
+			if err := json.Unmarshal([]byte(nodes.String), &st.Nodes); err != nil {
+				return nil, &Error{Reason: ReasonSchemaUnrecognized, Message: fmt.Sprintf(
+					"region_regionclusterstate %s: nodes_name is not a JSON list of names", st.Name)}
+			}
+		}
+		sort.Strings(st.Nodes)
+		if cur, ok := out[st.Cluster]; ok && stateVersion(cur.Name) >= stateVersion(st.Name) {
+			continue
+		}
+		out[st.Cluster] = st
+	}
+	return out, rows.Err()
+}
+
+// stateVersion reads n from eng-cstate-<digest>-<n>; 0 when absent.
+func stateVersion(name string) int {
+	i := strings.LastIndexByte(name, '-')
+	n := 0
+	if i >= 0 {
+		_, _ = fmt.Sscanf(name[i+1:], "%d", &n)
+	}
+	return n
+}
