@@ -198,6 +198,13 @@ const DefaultInitialClusterStateJobName = "bkpaas3-apiserver-generate-initial-cl
 // InitialClusterStateCheck selects the Helm hook Job that generates the initial cluster
 // state. Give jobName or jobSelector, not both; with neither, the Job is
 // bkpaas3-apiserver-generate-initial-cluster-state.
+//
+// What is judged follows the platform's release line (status.platform), read from
+// the workloads database (platformDatabase.workloadsDSNSecretRef): up to 1.6 the Job
+// (it runs region_gen_state); from 1.7, where that command is gone, the Job is not
+// judged and the node state the admin console recorded is compared with the clusters'
+// live nodes (a warning without a code when they differ). With the line unknown, the
+// check is Unknown and claims no code.
 // +kubebuilder:validation:XValidation:rule="!(has(self.jobName) && has(self.jobSelector))",message="set jobName or jobSelector, not both"
 type InitialClusterStateCheck struct {
 	// JobName is the Job's name.
@@ -210,9 +217,10 @@ type InitialClusterStateCheck struct {
 	// +optional
 	JobSelector *metav1.LabelSelector `json:"jobSelector,omitempty"`
 
-	// VerifyNodeLabels also requires the app clusters' nodes to carry the eng-cstate-*
-	// labels the Job writes: the Job logs and swallows its errors, so it can succeed
-	// while writing nothing.
+	// VerifyNodeLabels (platform 1.6) also requires the app clusters' nodes to carry the
+	// eng-cstate-* labels the Job writes: the Job logs and swallows its errors, so it
+	// can succeed while writing nothing. Nodes labelled
+	// node-role.kubernetes.io/master=true are left out, as the Job leaves them out.
 	// +optional
 	VerifyNodeLabels bool `json:"verifyNodeLabels,omitempty"`
 }

@@ -6,3 +6,7 @@
 CREATE USER IF NOT EXISTS 'paasdiag'@'%' IDENTIFIED BY 'change-me';
 GRANT SELECT (uuid, name, ca_data, cert_data, key_data, token_value, assert_hostname, updated) ON bk_engine_ng.cluster_cluster TO 'paasdiag'@'%';
 GRANT SELECT (host, cluster_id, updated) ON bk_engine_ng.cluster_apiserver TO 'paasdiag'@'%';
+-- The release line (django_migrations) and, on 1.7+, the node state the platform recorded
+-- for each cluster (region_regionclusterstate), for the initial cluster state check.
+GRANT SELECT (app, name) ON bk_engine_ng.django_migrations TO 'paasdiag'@'%';
+GRANT SELECT (cluster_name, name, nodes_name, created) ON bk_engine_ng.region_regionclusterstate TO 'paasdiag'@'%';

@@ -21,7 +21,8 @@ apiserver/paasng).
 `columns` prints `table<TAB>column<TAB>class<TAB>nullable(YES|NO)`, sorted.
 `migrations` prints `app<TAB>name` in the order `manage.py migrate` applies them when
 only the given apps exist: for each leaf node, sorted, a depth-first walk of its
-dependencies with parents sorted (Django's MigrationGraph.forwards_plan). Dependencies on
+dependencies taking the parents in reverse sorted order, as Django's MigrationGraph.
+forwards_plan does (its iterative_dfs pushes the sorted parents on a stack). Dependencies on
 apps that are not given are ignored.
 
 Operations handled: CreateModel, DeleteModel, RenameModel, AlterModelTable, AddField,
@@ -438,7 +439,7 @@ def load_migrations(repo, pkg_dir, label):
 
 
 def apply_plan(migrations):
-    """Django's order: for each leaf (sorted), forwards_plan = DFS over sorted parents."""
+    """Django's order: for each leaf (sorted), forwards_plan = DFS over parents, last first."""
     nodes = {(m.app, m.name): m for m in migrations}
     apps = {m.app for m in migrations}
     parents = {}
@@ -467,7 +468,8 @@ def apply_plan(migrations):
         if k in stack:
             raise ExtractError(f"dependency cycle at {k}")
         stack.add(k)
-        for p in sorted(parents[k]):
+        # Django's iterative_dfs pushes the sorted parents on a stack: the last is walked first.
+        for p in sorted(parents[k], reverse=True):
             visit(p, stack)
         stack.discard(k)
         seen.add(k)

@@ -311,10 +311,10 @@ var _ = Describe("Cluster discovery from the platform's workloads database", fun
 		Expect(clusterStatus(d, "default-main").APIServers[0].Reachable).To(BeTrue())
 	})
 
-	It("warns RestartRequired when a cluster changed after the apiserver pods started", func() {
+	It("on 1.6, warns RestartRequired when a cluster changed after the apiserver pods started", func() {
 		ns := newNamespace()
 		createSecret(ns, "bkpaas3-encrypt", map[string]string{"key": platformKey})
-		w := workloadsDB(ns, false)
+		w := workloadsDB(ns, true)
 		token := must(app.TokenUser(uniqueName("bkpaas-restart"), "cluster-admin"))
 		must(w.Cluster("default-main", []string{app.URL}, mariadb.Encrypt(app.CA, nil, nil, token, mariadb.FernetEncrypter(platformKey))))
 		Expect(w.Touch("default-main", time.Now().Add(-time.Hour))).To(Succeed())
@@ -338,6 +338,24 @@ var _ = Describe("Cluster discovery from the platform's workloads database", fun
 		Expect(f.Severity).To(Equal(v1alpha1.SeverityWarning))
 		Expect(f.Code).To(Equal("4313021"))
 		Expect(f.Message).To(ContainSubstring("bkpaas3-apiserver-web-0"))
+	})
+
+	It("on 1.7+, never warns RestartRequired: the platform drops its cached clusters itself", func() {
+		ns := newNamespace()
+		createSecret(ns, "bkpaas3-encrypt", map[string]string{"key": platformKey})
+		w := workloadsDB(ns, false)
+		token := must(app.TokenUser(uniqueName("bkpaas-restart17"), "cluster-admin"))
+		must(w.Cluster("default-main", []string{app.URL}, mariadb.Encrypt(app.CA, nil, nil, token, mariadb.FernetEncrypter(platformKey))))
+		labels := map[string]string{"app.kubernetes.io/name": "bkpaas3-apiserver"}
+		Expect(podOnNode(ns, "bkpaas3-apiserver-web-0", labels)).To(Succeed())
+		time.Sleep(2 * time.Second)
+		Expect(w.Touch("default-main", time.Now())).To(Succeed())
+		d := discoveryDiagnosis(ns, v1alpha1.CipherFernet)
+		d.Spec.APIServerPodSelector = &metav1.LabelSelector{MatchLabels: labels}
+		key1 := create(d)
+		d = waitForCondition(key1, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		Expect(findingsWith(d, "RestartRequired")).To(BeEmpty())
+		Expect(d.Status.Platform.ReleaseLine).To(Equal("1.7+"))
 	})
 })
 

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
 )
 
@@ -74,15 +75,29 @@ func succeededJob() batchv1.JobStatus {
 	}}
 }
 
+// jobDiagnosis checks the Job of a platform 1.6 installation: its workloads database
+// (1.6 layout and migrations) tells paasdiag the release line.
 func jobDiagnosis(ns string, cfg *v1alpha1.InitialClusterStateCheck) *v1alpha1.PaaSDiagnosis {
+	GinkgoHelper()
+	d, _ := jobDiagnosisOn(ns, cfg, true)
+	return d
+}
+
+// jobDiagnosisOn is jobDiagnosis on a 1.6 (legacy) or a main workloads database.
+func jobDiagnosisOn(ns string, cfg *v1alpha1.InitialClusterStateCheck, legacy bool) (*v1alpha1.PaaSDiagnosis, *mariadb.Workloads) {
+	GinkgoHelper()
+	w := workloadsDB(ns, legacy)
 	return &v1alpha1.PaaSDiagnosis{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3"},
 		Spec: v1alpha1.PaaSDiagnosisSpec{
 			Interval:            metav1.Duration{Duration: 10 * time.Second},
 			Timeout:             metav1.Duration{Duration: 3 * time.Second},
 			InitialClusterState: cfg,
+			PlatformDatabase: &v1alpha1.PlatformDatabase{
+				WorkloadsDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "bkpaas3-wl-db", Key: "dsn"},
+			},
 		},
-	}
+	}, w
 }
 
 var _ = Describe("The initial cluster state Job check", func() {
@@ -156,6 +171,59 @@ var _ = Describe("The initial cluster state Job check", func() {
 			Expect(err).NotTo(HaveOccurred())
 		}
 		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
+
+	It("leaves masters out, as the platform's Job does: a master without the label is no partial state", Serial, func() {
+		ns := newNamespace()
+		token := must(app.TokenUser(uniqueName("bkpaas-masters"), "cluster-admin"))
+		createSecret(ns, "app-cluster", map[string]string{"ca.crt": string(app.CA), "token": token})
+		job(ns, "bkpaas3-apiserver-generate-initial-cluster-state", nil, succeededJob())
+		Expect(app.Node("app-master-1", map[string]string{"node-role.kubernetes.io/master": "true"})).To(Succeed())
+		d := jobDiagnosis(ns, &v1alpha1.InitialClusterStateCheck{VerifyNodeLabels: true})
+		d.Spec.Clusters = []v1alpha1.ClusterTarget{target("default-main", "app-cluster", app.URL)}
+		d.Spec.CertificateExpiryWarning = metav1.Duration{Duration: time.Hour}
+		key := create(d)
+		d = waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		Expect(findingsWith(d, "StatePartial")).To(BeEmpty())
+		Expect(d.Status.Platform.ReleaseLine).To(Equal("1.6"))
+		Expect(d.Status.Platform.Evidence).To(ContainSubstring("cluster 0010"))
+	})
+})
+
+var _ = Describe("The initial cluster state check on platform 1.7+", func() {
+	It("does not judge the Job, whatever its state, and compares the recorded node state with the live nodes", Serial, func() {
+		ns := newNamespace()
+		token := must(app.TokenUser(uniqueName("bkpaas-nodestate"), "cluster-admin"))
+		createSecret(ns, "app-cluster", map[string]string{"ca.crt": string(app.CA), "token": token})
+		job(ns, "bkpaas3-apiserver-generate-initial-cluster-state", nil, failedJob())
+		nodes, err := app.Client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		var names []string
+		for _, n := range nodes.Items {
+			if n.Labels["node-role.kubernetes.io/master"] != "true" {
+				names = append(names, n.Name)
+			}
+		}
+		d, w := jobDiagnosisOn(ns, &v1alpha1.InitialClusterStateCheck{}, false)
+		d.Spec.Clusters = []v1alpha1.ClusterTarget{target("default-main", "app-cluster", app.URL)}
+		d.Spec.CertificateExpiryWarning = metav1.Duration{Duration: time.Hour}
+		must(w.NodeState("default-main", names, time.Now().Add(-time.Hour)))
+		key := create(d)
+
+		d = waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		Expect(d.Status.Codes).To(BeEmpty(), "a failed Job is no 4313021 on 1.7+")
+		Expect(d.Status.Platform.ReleaseLine).To(Equal("1.7+"))
+		Expect(d.Status.Platform.Evidence).To(ContainSubstring("cluster 0023"))
+
+		By("a node joins and nobody syncs the nodes")
+		Expect(app.Node(uniqueName("app-node-late"), nil)).To(Succeed())
+		d = waitForCondition(key, v1alpha1.ConditionInitialClusterStateReady, metav1.ConditionTrue, "NodeStateNotSynced")
+		f := findingsWith(d, "NodeStateNotSynced")
+		Expect(f).To(HaveLen(1))
+		Expect(f[0].Severity).To(Equal(v1alpha1.SeverityWarning))
+		Expect(f[0].Code).To(BeEmpty())
+		Expect(f[0].Message).To(ContainSubstring("1 node(s) joined (app-node-late"))
+		Expect(d.Status.Codes).To(BeEmpty())
 	})
 })
 

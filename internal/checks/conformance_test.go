@@ -1,0 +1,307 @@
+package checks
+
+// Tests named Test<ROW>_... prove one row of docs/conformance.md each; the row's rule is
+// checked on every release line where it applies, with the migrations each line ships
+// (hack/sql/<line>/migrations.tsv). test/conformance fails when a row has no test or a
+// test no row.
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/clusterprobe"
+	"github.com/paasdiag/paasdiag/internal/release"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+)
+
+// lineDetection is what paasdiag detects on a database migrated to the line's pinned
+// revision.
+func lineDetection(t *testing.T, line mariadb.Line) release.Detection {
+	t.Helper()
+	m, err := mariadb.Migrations(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return release.Detect(m)
+}
+
+// onLines runs fn on each line, with the detection of that line.
+func onLines(t *testing.T, lines []mariadb.Line, fn func(t *testing.T, det release.Detection)) {
+	for _, line := range lines {
+		t.Run(string(line), func(t *testing.T) { fn(t, lineDetection(t, line)) })
+	}
+}
+
+var (
+	lines16 = []mariadb.Line{mariadb.Release16}
+	unknown = release.UnknownBecause("no platform database is configured")
+)
+
+const jobName = v1alpha1.DefaultInitialClusterStateJobName
+
+func jobTarget(det release.Detection) check.Target {
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3"},
+		Spec: v1alpha1.PaaSDiagnosisSpec{Timeout: metav1.Duration{Duration: time.Second}, InitialClusterState: &v1alpha1.InitialClusterStateCheck{}}}
+	return check.Target{Diagnosis: d, Release: det}
+}
+
+func jobReader(t *testing.T, conditions ...batchv1.JobCondition) client.Reader {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	b := fake.NewClientBuilder().WithScheme(scheme)
+	if conditions != nil {
+		b = b.WithObjects(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: jobName},
+			Status: batchv1.JobStatus{Conditions: conditions, Failed: 1}})
+	}
+	return b.Build()
+}
+
+func cond(typ batchv1.JobConditionType) batchv1.JobCondition {
+	return batchv1.JobCondition{Type: typ, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "limit"}
+}
+
+func expectVerdict(t *testing.T, r check.Result, status check.Status, reason, code string) {
+	t.Helper()
+	if r.Status != status || r.Reason != reason {
+		t.Fatalf("%s/%s (%s), want %s/%s", r.Status, r.Reason, r.Message, status, reason)
+	}
+	for _, f := range r.Findings {
+		if f.Code != "" && f.Code != code {
+			t.Errorf("finding %s claims %s, want %q", f.Reason, f.Code, code)
+		}
+	}
+	if code != "" && !strings.Contains(r.Message, code) {
+		t.Errorf("message %q lacks code %s", r.Message, code)
+	}
+	if code == "" && codesOf(r) != "" {
+		t.Errorf("claims %s, want no code", codesOf(r))
+	}
+}
+
+func codesOf(r check.Result) string {
+	var codes []string
+	for _, f := range r.Findings {
+		if f.Code != "" {
+			codes = append(codes, f.Code)
+		}
+	}
+	return strings.Join(codes, ",")
+}
+
+// ICS01: up to 1.6 a missing Job is 4313021.
+func TestICS01_JobMissing16(t *testing.T) {
+	onLines(t, lines16, func(t *testing.T, det release.Detection) {
+		r := InitialClusterState{Reader: jobReader(t)}.Check(context.Background(), jobTarget(det))
+		expectVerdict(t, r, check.Fail, ReasonJobMissing, "4313021")
+	})
+}
+
+// ICS02: up to 1.6 a failed Job is 4313021, with the Job's own reason.
+func TestICS02_JobFailed16(t *testing.T) {
+	onLines(t, lines16, func(t *testing.T, det release.Detection) {
+		r := InitialClusterState{Reader: jobReader(t, cond(batchv1.JobFailed))}.Check(context.Background(), jobTarget(det))
+		expectVerdict(t, r, check.Fail, ReasonJobFailed, "4313021")
+		if !strings.Contains(r.Message, "BackoffLimitExceeded") {
+			t.Errorf("message %q", r.Message)
+		}
+	})
+}
+
+// ICS03: a running Job is Unknown, without a code.
+func TestICS03_JobRunning16(t *testing.T) {
+	onLines(t, lines16, func(t *testing.T, det release.Detection) {
+		r := InitialClusterState{Reader: jobReader(t, batchv1.JobCondition{})}.Check(context.Background(), jobTarget(det))
+		expectVerdict(t, r, check.Unknown, ReasonJobRunning, "")
+	})
+}
+
+// ICS04: a succeeded Job passes.
+func TestICS04_JobSucceeded16(t *testing.T) {
+	onLines(t, lines16, func(t *testing.T, det release.Detection) {
+		r := InitialClusterState{Reader: jobReader(t, cond(batchv1.JobComplete))}.Check(context.Background(), jobTarget(det))
+		expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+	})
+}
+
+// ICS08: masters are left out exactly as the platform leaves them out: the label
+// node-role.kubernetes.io/master with the value "true", nothing else.
+func TestICS08_MastersIgnoredAsThePlatformIgnoresThem(t *testing.T) {
+	for _, tt := range []struct {
+		labels map[string]string
+		want   bool
+	}{
+		{map[string]string{"node-role.kubernetes.io/master": "true"}, true},
+		{map[string]string{"node-role.kubernetes.io/master": ""}, false},
+		{map[string]string{"node-role.kubernetes.io/control-plane": ""}, false},
+		{map[string]string{"node-role.kubernetes.io/master": "True"}, false},
+		{nil, false},
+	} {
+		if got := clusterprobe.Ignored(tt.labels); got != tt.want {
+			t.Errorf("Ignored(%v) = %v, want %v", tt.labels, got, tt.want)
+		}
+	}
+}
+
+// ICS09: on 1.7+ the Job is not judged, whatever its state: a missing or failed Job
+// claims no code.
+func TestICS09_JobNotJudged17Plus(t *testing.T) {
+	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
+		for _, reader := range []client.Reader{jobReader(t), jobReader(t, cond(batchv1.JobFailed))} {
+			r := InitialClusterState{Reader: reader}.Check(context.Background(), jobTarget(det))
+			if codesOf(r) != "" || r.Status == check.Fail || strings.Contains(r.Reason, "Job") {
+				t.Errorf("%s/%s claims %q: %s", r.Status, r.Reason, codesOf(r), r.Message)
+			}
+		}
+	})
+}
+
+// ICS11: on 1.7+ a recorded node state that differs from the live nodes names the
+// nodes that joined and left.
+func TestICS11_NodeStateDiff17Plus(t *testing.T) {
+	joined, left := diffNames([]string{"a", "b", "c"}, []string{"b", "c", "d", "e"})
+	if strings.Join(joined, ",") != "d,e" || strings.Join(left, ",") != "a" {
+		t.Fatalf("joined %v left %v", joined, left)
+	}
+	if got := describeDiff(joined, left); got != "2 node(s) joined (d, e), 1 node(s) left (a)" {
+		t.Errorf("describeDiff = %q", got)
+	}
+	if j, l := diffNames([]string{"a"}, []string{"a"}); len(j)+len(l) != 0 {
+		t.Errorf("in sync: %v %v", j, l)
+	}
+	many := []string{"n1", "n2", "n3", "n4", "n5", "n6", "n7"}
+	if got := describeDiff(many, nil); got != "7 node(s) joined (n1, n2, n3, n4, n5, and 2 more)" {
+		t.Errorf("describeDiff = %q", got)
+	}
+}
+
+// ICS13: with the release line unknown, the check is Unknown and claims no code,
+// whatever the Job's state.
+func TestICS13_UnknownReleaseClaimsNothing(t *testing.T) {
+	for _, reader := range []client.Reader{jobReader(t), jobReader(t, cond(batchv1.JobFailed))} {
+		r := InitialClusterState{Reader: reader}.Check(context.Background(), jobTarget(unknown))
+		expectVerdict(t, r, check.Unknown, ReasonReleaseLineUnknown, "")
+		if !strings.Contains(r.Message, "no platform database is configured") {
+			t.Errorf("message %q lacks the evidence", r.Message)
+		}
+	}
+}
+
+// ICS15: on 1.7+ without the workloads database the node state cannot be compared.
+func TestICS15_NodeStateNeedsWorkloadsDatabase17Plus(t *testing.T) {
+	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
+		r := InitialClusterState{Reader: jobReader(t)}.Check(context.Background(), jobTarget(det))
+		expectVerdict(t, r, check.Unknown, ReasonNodeStateUnreadable, "")
+	})
+}
+
+func restartTarget(det release.Detection) ([]*clusterTarget, client.Reader, *metav1.LabelSelector) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	started := metav1.NewTime(time.Now().Add(-time.Hour))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3-apiserver-web-0", Labels: map[string]string{"app": "apiserver"}},
+		Status: corev1.PodStatus{StartTime: &started}}
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(pod).Build()
+	targets := []*clusterTarget{{name: "default-main", source: sourceDiscovered, updated: time.Now()}}
+	return targets, reader, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "apiserver"}}
+}
+
+// CLU13: on 1.6 a cluster changed after the apiserver pods started is a predicted
+// 4313021 (the pool is an lru_cache, never cleared outside tests).
+func TestCLU13_RestartRequired16(t *testing.T) {
+	onLines(t, lines16, func(t *testing.T, det release.Detection) {
+		targets, reader, sel := restartTarget(det)
+		fs := ClusterReachability{Reader: reader}.restartFindings(context.Background(), "blueking", sel, targets, det)
+		if len(fs) != 1 || fs[0].Code != "4313021" || fs[0].Severity != v1alpha1.SeverityWarning || fs[0].Reason != ReasonRestartRequired {
+			t.Fatalf("findings %+v", fs)
+		}
+	})
+}
+
+// CLU14: on 1.7+ no restart is needed: the check does not even look.
+func TestCLU14_NoRestartRequired17Plus(t *testing.T) {
+	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
+		targets, reader, sel := restartTarget(det)
+		c := ClusterReachability{Reader: reader}
+		tgt := jobTarget(det)
+		tgt.Diagnosis.Spec.APIServerPodSelector = sel
+		_ = targets
+		r := c.Check(context.Background(), tgt)
+		for _, f := range r.Findings {
+			if f.Reason == ReasonRestartRequired {
+				t.Errorf("RestartRequired on 1.7+: %+v", f)
+			}
+		}
+	})
+}
+
+// CLU15: with the line unknown, RestartRequired is a warning without a code.
+func TestCLU15_RestartRequiredUnknownRelease(t *testing.T) {
+	targets, reader, sel := restartTarget(unknown)
+	fs := ClusterReachability{Reader: reader}.restartFindings(context.Background(), "blueking", sel, targets, unknown)
+	if len(fs) != 1 || fs[0].Code != "" || !strings.Contains(fs[0].Message, "release line is unknown") {
+		t.Fatalf("findings %+v", fs)
+	}
+}
+
+// CLU01..CLU10: every probe failure of an API server is an Error with 4313021 on every
+// line: the platform lists the cluster's Nodes through it and wraps any exception in
+// GetClusterEgressInfoError.
+func TestCLU01_ProbeFailuresAre4313021(t *testing.T) {
+	for _, reason := range []string{clusterprobe.ReasonDNSError, clusterprobe.ReasonConnectionRefused, clusterprobe.ReasonConnectionFailed,
+		clusterprobe.ReasonTimeout, clusterprobe.ReasonTLSUnknownAuthority, clusterprobe.ReasonTLSHostnameMismatch,
+		clusterprobe.ReasonCertificateExpired, clusterprobe.ReasonUnauthorized, clusterprobe.ReasonForbidden,
+		clusterprobe.ReasonServerError, clusterprobe.ReasonInvalidCredentials, clusterprobe.ReasonNotClusterAdmin} {
+		onLines(t, mariadb.Lines, func(t *testing.T, det release.Detection) {
+			ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
+			res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+			judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], Reason: reason, Message: "m"}}}, time.Now(), time.Hour)
+			expectVerdict(t, res, check.Fail, reason, "4313021")
+		})
+	}
+}
+
+// CLU02: a cluster without API servers is 4313021 NoAPIServers.
+func TestCLU02_NoAPIServers(t *testing.T) {
+	ct := &clusterTarget{name: "default-main", creds: clusterprobe.Credentials{CA: []byte("x")}}
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+	judgeClusters(&res, []*clusterTarget{ct}, nil, time.Now(), time.Hour)
+	expectVerdict(t, res, check.Fail, clusterprobe.ReasonNoAPIServers, "4313021")
+}
+
+// CLU11: no CA is a warning without a code: the platform connects unverified.
+func TestCLU11_TLSNotVerifiedWarns(t *testing.T) {
+	ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}}
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+	judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], OK: true, Reachable: true}}}, time.Now(), time.Hour)
+	expectVerdict(t, res, check.Pass, v1alpha1.ReasonSucceeded, "")
+	if len(res.Findings) != 1 || res.Findings[0].Reason != ReasonTLSNotVerified || res.Findings[0].Severity != v1alpha1.SeverityWarning {
+		t.Fatalf("findings %+v", res.Findings)
+	}
+}
+
+// CLU12: a certificate expiring within the window is a predicted 4313021, a warning.
+func TestCLU12_CertificateExpiringWarns(t *testing.T) {
+	now := time.Now()
+	soon := now.Add(time.Hour)
+	ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+	judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], OK: true, Reachable: true, Verified: true, ServingNotAfter: &soon}}}, now, 24*time.Hour)
+	if len(res.Findings) != 1 || res.Findings[0].Reason != ReasonCertificateExpiring || res.Findings[0].Code != "4313021" || res.Status != check.Pass {
+		t.Fatalf("%s findings %+v", res.Status, res.Findings)
+	}
+}
