@@ -7,6 +7,8 @@ package checks
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/release"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 )
@@ -265,7 +268,7 @@ func TestCLU01_ProbeFailuresAre4313021(t *testing.T) {
 	for _, reason := range []string{clusterprobe.ReasonDNSError, clusterprobe.ReasonConnectionRefused, clusterprobe.ReasonConnectionFailed,
 		clusterprobe.ReasonTimeout, clusterprobe.ReasonTLSUnknownAuthority, clusterprobe.ReasonTLSHostnameMismatch,
 		clusterprobe.ReasonCertificateExpired, clusterprobe.ReasonUnauthorized, clusterprobe.ReasonForbidden,
-		clusterprobe.ReasonServerError, clusterprobe.ReasonInvalidCredentials, clusterprobe.ReasonNotClusterAdmin} {
+		clusterprobe.ReasonServerError, clusterprobe.ReasonInvalidCredentials} {
 		onLines(t, mariadb.Lines, func(t *testing.T, det release.Detection) {
 			ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
 			res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
@@ -304,4 +307,166 @@ func TestCLU12_CertificateExpiringWarns(t *testing.T) {
 	if len(res.Findings) != 1 || res.Findings[0].Reason != ReasonCertificateExpiring || res.Findings[0].Code != "4313021" || res.Status != check.Pass {
 		t.Fatalf("%s findings %+v", res.Status, res.Findings)
 	}
+}
+
+// CLU16: what paasdiag could not find out claims no code.
+func TestCLU16_UnknownReasonsClaimNoCode(t *testing.T) {
+	for _, reason := range []string{ReasonPodsUnreadable, ReasonDecryptionFailed, "InvalidDSN", "DatabaseUnreachable", "AccessDenied",
+		"DatabaseNotFound", "Timeout", "DatabaseError", "SchemaUnrecognized"} {
+		ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
+		res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded,
+			Findings: []check.Finding{{Check: "x", Severity: v1alpha1.SeverityUnknown, Reason: reason, Message: "m"}}}
+		judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], OK: true, Reachable: true}}}, time.Now(), time.Hour)
+		expectVerdict(t, res, check.Unknown, reason, "")
+	}
+}
+
+// ICS05: up to 1.6, a succeeded Job whose state no node carries is 4313021.
+func TestICS05_StateMissing16(t *testing.T) {
+	f := judgeLabels("Job x", "default-main", clusterprobe.Result{Nodes: []string{"n1", "n2"}, NodesIgnored: 1})
+	if f == nil || f.Severity != v1alpha1.SeverityError || f.Code != "4313021" || f.Reason != ReasonStateMissing || !strings.Contains(f.Message, "none of the 2 node(s)") {
+		t.Fatalf("%+v", f)
+	}
+	if f := judgeLabels("Job x", "default-main", clusterprobe.Result{NodesIgnored: 3}); f != nil {
+		t.Errorf("masters only: %+v", f)
+	}
+}
+
+// ICS06: up to 1.6, nodes without the label that joined later are a warning.
+func TestICS06_StatePartial16(t *testing.T) {
+	f := judgeLabels("Job x", "default-main", clusterprobe.Result{Nodes: []string{"n1", "n2", "n3"}, NodesWithState: 2})
+	if f == nil || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Reason != ReasonStatePartial || !strings.Contains(f.Message, "1 of 3 node(s)") {
+		t.Fatalf("%+v", f)
+	}
+	if f := judgeLabels("Job x", "default-main", clusterprobe.Result{Nodes: []string{"n1"}, NodesWithState: 1}); f != nil {
+		t.Errorf("all labelled: %+v", f)
+	}
+}
+
+// ICS07: nodes that cannot be read are Unknown, without a code.
+func TestICS07_NodesUnreadable(t *testing.T) {
+	probed, f := readNodes(context.Background(), &clusterTarget{name: "default-main"})
+	if probed != nil || f.Severity != v1alpha1.SeverityUnknown || f.Reason != ReasonNodesUnreadable || f.Code != "" {
+		t.Fatalf("%v %+v", probed, f)
+	}
+}
+
+// ICS10: on 1.7+ a recorded state that lists the live nodes is no finding.
+func TestICS10_NodeStateInSync17Plus(t *testing.T) {
+	st := platformdb.ClusterState{Cluster: "default-main", Name: "eng-cstate-0a1b2c3d-2", Nodes: []string{"n1", "n2"}}
+	if f := judgeNodeState("default-main", st, true, []string{"n1", "n2"}); f != nil {
+		t.Fatalf("%+v", f)
+	}
+	f := judgeNodeState("default-main", st, true, []string{"n1", "n2", "n3"})
+	if f == nil || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Reason != ReasonNodeStateNotSynced || !strings.Contains(f.Message, "eng-cstate-0a1b2c3d-2") {
+		t.Fatalf("%+v", f)
+	}
+}
+
+// ICS12: on 1.7+ a cluster never synced is no finding.
+func TestICS12_NeverSynced17Plus(t *testing.T) {
+	if f := judgeNodeState("default-main", platformdb.ClusterState{}, false, []string{"n1"}); f != nil {
+		t.Fatalf("%+v", f)
+	}
+}
+
+// ICS14: a Job that cannot be read is Unknown, without a code.
+func TestICS14_JobUnreadable16(t *testing.T) {
+	onLines(t, lines16, func(t *testing.T, det release.Detection) {
+		r := InitialClusterState{Reader: failingReader{}}.Check(context.Background(), jobTarget(det))
+		expectVerdict(t, r, check.Unknown, ReasonJobUnreadable, "")
+	})
+}
+
+type failingReader struct{ client.Reader }
+
+func (failingReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return errors.New("forbidden")
+}
+
+func (failingReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("forbidden")
+}
+
+type logs map[string]string
+
+func (l logs) StreamLogs(_ context.Context, _, pod string, _ *corev1.PodLogOptions) (io.ReadCloser, error) {
+	text, ok := l[pod]
+	if !ok {
+		return nil, errors.New("the kubelet did not answer")
+	}
+	return io.NopCloser(strings.NewReader(text)), nil
+}
+
+func workerTarget() (check.Target, client.Reader) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	labels := map[string]string{"app": "worker"}
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "worker-0", Labels: labels}}).Build()
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3"},
+		Spec: v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: labels},
+			Patterns: []string{"Reason: Forbidden", "Can not get app cluster egress info"}}}}
+	return check.Target{Diagnosis: d}, reader
+}
+
+// WL01: the lines the platform logs when provisioning fails on the cluster are
+// 4313021, on every line (the log texts are the same).
+func TestWL01_ForbiddenInWorkerLogs(t *testing.T) {
+	target, reader := workerTarget()
+	r := WorkerLogs{Reader: reader, Logs: logs{"worker-0": "INFO ok\nERROR Can not get app cluster egress info\nReason: Forbidden\n"}}.Check(context.Background(), target)
+	expectVerdict(t, r, check.Fail, ReasonForbiddenInWorkerLogs, "4313021")
+	r = WorkerLogs{Reader: reader, Logs: logs{"worker-0": "INFO all well\n"}}.Check(context.Background(), target)
+	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+}
+
+// WL02: logs that cannot be read, or no worker pod, claim no code.
+func TestWL02_UnreadableLogsClaimNoCode(t *testing.T) {
+	target, reader := workerTarget()
+	r := WorkerLogs{Reader: reader, Logs: logs{}}.Check(context.Background(), target)
+	expectVerdict(t, r, check.Unknown, ReasonLogsUnreadable, "")
+	target.Diagnosis.Spec.WorkerLogs.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "none"}}
+	r = WorkerLogs{Reader: reader, Logs: logs{}}.Check(context.Background(), target)
+	expectVerdict(t, r, check.Unknown, ReasonNoWorkerPods, "")
+}
+
+// POOL03: fewer available instances than minAvailable is a warning that predicts
+// 4313022; Ready stays True.
+func TestPOOL03_PoolLowWarns(t *testing.T) {
+	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{plan("redis", "0shared", 1, 0, 3)}}, &v1alpha1.InstancePoolsCheck{MinAvailable: 2})
+	if r.Status != check.Pass {
+		t.Fatalf("%s/%s", r.Status, r.Reason)
+	}
+	if len(r.Findings) != 1 || r.Findings[0].Reason != ReasonPoolLow || r.Findings[0].Severity != v1alpha1.SeverityWarning || r.Findings[0].Code != "4313022" {
+		t.Fatalf("%+v", r.Findings)
+	}
+}
+
+// POOL04: instances whose plan is gone are a warning without a code.
+func TestPOOL04_OrphanedInstancesWarn(t *testing.T) {
+	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{plan("redis", "0shared", 1, 0, 1)},
+		Orphans: []platformdb.Orphans{{PlanID: "gone", Unallocated: 2, Total: 2}}}, &v1alpha1.InstancePoolsCheck{})
+	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+	if len(r.Findings) != 1 || r.Findings[0].Reason != ReasonOrphanedInstances || r.Findings[0].Severity != v1alpha1.SeverityWarning {
+		t.Fatalf("%+v", r.Findings)
+	}
+}
+
+// POOL05: only services whose provider is "pool" have pre-created instances; remote
+// services never raise 4313022.
+func TestPOOL05_OnlyPoolProvidersJudged(t *testing.T) {
+	remote := plan("mysql", "default", 0, 0, 0)
+	remote.Provider = "mysql"
+	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{remote}}, &v1alpha1.InstancePoolsCheck{MinAvailable: 1})
+	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+}
+
+// POOL06: a plan the spec names that is not in the database, and a database that
+// cannot be read, claim no code.
+func TestPOOL06_UnknownReasonsClaimNoCode(t *testing.T) {
+	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{plan("redis", "0shared", 1, 0, 1)}},
+		&v1alpha1.InstancePoolsCheck{Plans: []v1alpha1.PlanReference{{Service: "redis", Plan: "gone"}}})
+	expectVerdict(t, r, check.Unknown, ReasonPlanNotFound, "")
+	r = databaseUnknown(&platformdb.Error{Reason: platformdb.ReasonDatabaseUnreachable, Message: "down"}, "db")
+	expectVerdict(t, r, check.Unknown, platformdb.ReasonDatabaseUnreachable, "")
 }

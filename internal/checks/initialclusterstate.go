@@ -166,19 +166,16 @@ func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Targe
 	targets, res := resolveClusters(ctx, t, c.Databases)
 	var missing []string
 	for _, ct := range targets {
-		name := "cluster/" + ct.name + "/nodes"
 		probed, unreadable := readNodes(ctx, ct)
-		switch {
-		case probed == nil:
+		if probed == nil {
 			res.Findings = append(res.Findings, unreadable)
-		case len(probed.Nodes) > 0 && probed.NodesWithState == 0:
-			missing = append(missing, ct.name)
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonStateMissing,
-				Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s (masters left out, as the Job leaves them) carries an %s* label: the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
-					what, len(probed.Nodes), ct.name, clusterprobe.StateLabelPrefix))})
-		case probed.NodesWithState < len(probed.Nodes):
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: ReasonStatePartial,
-				Message: fmt.Sprintf("%d of %d node(s) of cluster %s (masters left out) carry no %s* label: they joined after the Job ran", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), ct.name, clusterprobe.StateLabelPrefix)})
+			continue
+		}
+		if f := judgeLabels(what, ct.name, *probed); f != nil {
+			if f.Severity == v1alpha1.SeverityError {
+				missing = append(missing, ct.name)
+			}
+			res.Findings = append(res.Findings, *f)
 		}
 	}
 	switch {
@@ -193,6 +190,40 @@ func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Targe
 		res.Message = fmt.Sprintf("%s succeeded and the nodes of %d cluster(s) carry its labels", what, len(targets))
 	}
 	return res
+}
+
+// judgeLabels (platform 1.6) judges one cluster's nodes after the Job succeeded: none
+// of them labelled is 4313021 (the Job swallowed its errors), some unlabelled is a
+// warning (they joined later). Masters are not among probed.Nodes.
+func judgeLabels(what, cluster string, probed clusterprobe.Result) *check.Finding {
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	name := "cluster/" + cluster + "/nodes"
+	switch {
+	case len(probed.Nodes) > 0 && probed.NodesWithState == 0:
+		return &check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonStateMissing,
+			Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s (masters left out, as the Job leaves them) carries an %s* label: the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
+				what, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix))}
+	case probed.NodesWithState < len(probed.Nodes):
+		return &check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: ReasonStatePartial,
+			Message: fmt.Sprintf("%d of %d node(s) of cluster %s (masters left out) carry no %s* label: they joined after the Job ran", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix)}
+	}
+	return nil
+}
+
+// judgeNodeState (platform 1.7+) compares a cluster's newest recorded node state with
+// its live nodes (masters left out). No state recorded is no finding: the platform
+// needs one only for apps bound to fixed nodes, and syncing is an admin's choice.
+func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, nodes []string) *check.Finding {
+	if !recorded {
+		return nil
+	}
+	joined, left := diffNames(st.Nodes, nodes)
+	if len(joined) == 0 && len(left) == 0 {
+		return nil
+	}
+	return &check.Finding{Check: "cluster/" + cluster + "/nodestate", Severity: v1alpha1.SeverityWarning, Reason: ReasonNodeStateNotSynced,
+		Message: fmt.Sprintf("the node state of cluster %s has not been synced since %s (%s): %s; sync the cluster's nodes in the admin console (plat_mgt: clusters, sync nodes)",
+			cluster, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))}
 }
 
 // readNodes lists a cluster's Nodes through its first API server that answers; with
@@ -244,21 +275,14 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 			res.Findings = append(res.Findings, unreadable)
 			continue
 		}
-		st, ok := states[ct.name]
-		if !ok {
-			// Nothing recorded: the platform needs a state only for apps bound to fixed
-			// nodes, and the sync is an admin's choice. Not a finding.
+		st, recorded := states[ct.name]
+		if !recorded {
 			never = append(never, ct.name)
-			continue
 		}
-		joined, left := diffNames(st.Nodes, probed.Nodes)
-		if len(joined) == 0 && len(left) == 0 {
-			continue
+		if f := judgeNodeState(ct.name, st, recorded, probed.Nodes); f != nil {
+			stale = append(stale, ct.name)
+			res.Findings = append(res.Findings, *f)
 		}
-		stale = append(stale, ct.name)
-		res.Findings = append(res.Findings, check.Finding{Check: "cluster/" + ct.name + "/nodestate", Severity: v1alpha1.SeverityWarning, Reason: ReasonNodeStateNotSynced,
-			Message: fmt.Sprintf("the node state of cluster %s has not been synced since %s (%s): %s; sync the cluster's nodes in the admin console (plat_mgt: clusters, sync nodes)",
-				ct.name, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))})
 	}
 	switch {
 	case hasUnknown(res.Findings):

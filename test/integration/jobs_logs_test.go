@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
-	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 )
 
 // Steps 2 and 3 of 4313021 through the controller: the initial cluster state Job as

@@ -1,0 +1,131 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+)
+
+// The pool rows run on a real MariaDB, with each line's layout and migrations: the
+// counting that decides 4313022 is SQL.
+
+var (
+	dbServer     *mariadb.Server
+	dbServerDir  string
+	dbServerOnce sync.Once
+	dbServerErr  error
+)
+
+func startDB(t *testing.T) *mariadb.Server {
+	t.Helper()
+	dbServerOnce.Do(func() {
+		dbServerDir, dbServerErr = os.MkdirTemp("", "paasdiag-checks-")
+		if dbServerErr == nil {
+			dbServer, dbServerErr = mariadb.Start(dbServerDir)
+		}
+	})
+	if dbServerErr != nil {
+		t.Fatalf("cannot start MariaDB (install it with hack/mariadb.sh install): %v", dbServerErr)
+	}
+	return dbServer
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dbServer != nil {
+		_ = dbServer.Stop()
+	}
+	if dbServerDir != "" {
+		_ = os.RemoveAll(dbServerDir)
+	}
+	os.Exit(code)
+}
+
+// poolOnLine lays out redis/0shared on a line's database, lets fill add its
+// instances, and runs the pool check through the read-only grant the docs recommend.
+func poolOnLine(t *testing.T, line mariadb.Line, fill func(p *mariadb.Platform, planID string)) check.Result {
+	t.Helper()
+	s := startDB(t)
+	name := "pool_" + strings.NewReplacer("-", "_", ".", "_").Replace(string(line)) + "_" + fmt.Sprint(time.Now().UnixNano())
+	p, err := mariadb.NewPlatform(s, name, line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := p.Service("redis", "pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	planID, err := p.Plan(svc, "0shared", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(p, planID)
+	dsn, err := p.ReadOnlyUser("ro_"+name[len(name)-8:], "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: name},
+		Spec: v1alpha1.PaaSDiagnosisSpec{Timeout: metav1.Duration{Duration: 5 * time.Second},
+			PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "db", Key: "dsn"}},
+			InstancePools:    &v1alpha1.InstancePoolsCheck{MinAvailable: 1}}}
+	pools := platformdb.NewPools()
+	defer pools.Forget(client.ObjectKeyFromObject(d))
+	return InstancePools{Databases: pools}.Check(context.Background(), check.Target{Diagnosis: d, Secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}})
+}
+
+func must0(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// POOL01: on 1.7+ a plan whose unallocated instances are all reserved by a policy has
+// no instance for other apps: 4313022. One unallocated FIFO instance is enough.
+func TestPOOL01_PoolEmpty17Plus(t *testing.T) {
+	for _, line := range mariadb.Lines17Plus {
+		t.Run(string(line), func(t *testing.T) {
+			r := poolOnLine(t, line, func(p *mariadb.Platform, plan string) {
+				ids, err := p.Instances(plan, 1, false, "fifo")
+				must0(t, err)
+				must0(t, p.Allocate(ids[0]))
+				_, err = p.Instances(plan, 2, false, "policy")
+				must0(t, err)
+			})
+			expectVerdict(t, r, check.Fail, ReasonPoolEmpty, "4313022")
+			r = poolOnLine(t, line, func(p *mariadb.Platform, plan string) {
+				_, err := p.Instances(plan, 1, false, "fifo")
+				must0(t, err)
+			})
+			expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+		})
+	}
+}
+
+// POOL02: up to 1.6 any unallocated instance serves any app; none left is 4313022.
+func TestPOOL02_PoolEmpty16(t *testing.T) {
+	r := poolOnLine(t, mariadb.Release16, func(p *mariadb.Platform, plan string) {
+		ids, err := p.Instances(plan, 2, false, "")
+		must0(t, err)
+		must0(t, p.Allocate(ids[0]))
+		must0(t, p.Allocate(ids[1]))
+	})
+	expectVerdict(t, r, check.Fail, ReasonPoolEmpty, "4313022")
+	r = poolOnLine(t, mariadb.Release16, func(p *mariadb.Platform, plan string) {
+		_, err := p.Instances(plan, 1, false, "")
+		must0(t, err)
+	})
+	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+}
