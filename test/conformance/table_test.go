@@ -16,10 +16,10 @@ import (
 )
 
 var (
-	rowLine  = regexp.MustCompile("^\\|\\s*([A-Z]{3,4}[0-9]{2})\\s*\\|")
-	testName = regexp.MustCompile("`(Test([A-Z]{3,4}[0-9]{2})_[A-Za-z0-9_]+)`")
-	rowTest  = regexp.MustCompile(`^Test([A-Z]{3,4}[0-9]{2})_[A-Za-z0-9_]+$`)
-	funcDecl = regexp.MustCompile(`(?m)^func Test[A-Z]{3,4}[0-9]{2}_`)
+	rowLine  = regexp.MustCompile("^\\|\\s*([A-Z]{2,4}[0-9]{2})\\s*\\|")
+	testName = regexp.MustCompile("`(Test([A-Z]{2,4}[0-9]{2})_[A-Za-z0-9_]+)`")
+	rowTest  = regexp.MustCompile(`^Test([A-Z]{2,4}[0-9]{2})_[A-Za-z0-9_]+$`)
+	funcDecl = regexp.MustCompile(`(?m)^func Test[A-Z]{2,4}[0-9]{2}_`)
 )
 
 func repoRoot(t *testing.T) string {
@@ -95,7 +95,7 @@ func listedTests(t *testing.T, root string) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"test", "-list", "^Test[A-Z]{3,4}[0-9]{2}_"}
+	args := []string{"test", "-list", "^Test[A-Z]{2,4}[0-9]{2}_"}
 	for p := range pkgs {
 		args = append(args, p)
 	}
