@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,35 +20,11 @@ import (
 // The pool rows run on a real MariaDB, with each line's layout and migrations: the
 // counting that decides 4313022 is SQL.
 
-var (
-	dbServer     *mariadb.Server
-	dbServerDir  string
-	dbServerOnce sync.Once
-	dbServerErr  error
-)
-
-func startDB(t *testing.T) *mariadb.Server {
-	t.Helper()
-	dbServerOnce.Do(func() {
-		dbServerDir, dbServerErr = os.MkdirTemp("", "paasdiag-checks-")
-		if dbServerErr == nil {
-			dbServer, dbServerErr = mariadb.Start(dbServerDir)
-		}
-	})
-	if dbServerErr != nil {
-		t.Fatalf("cannot start MariaDB (install it with hack/mariadb.sh install): %v", dbServerErr)
-	}
-	return dbServer
-}
+var testDB mariadb.Lazy
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dbServer != nil {
-		_ = dbServer.Stop()
-	}
-	if dbServerDir != "" {
-		_ = os.RemoveAll(dbServerDir)
-	}
+	testDB.Close()
 	os.Exit(code)
 }
 
@@ -57,7 +32,7 @@ func TestMain(m *testing.M) {
 // instances, and runs the pool check through the read-only grant the docs recommend.
 func poolOnLine(t *testing.T, line mariadb.Line, fill func(p *mariadb.Platform, planID string)) check.Result {
 	t.Helper()
-	s := startDB(t)
+	s := testDB.Get(t)
 	name := "pool_" + strings.NewReplacer("-", "_", ".", "_").Replace(string(line)) + "_" + fmt.Sprint(time.Now().UnixNano())
 	p, err := mariadb.NewPlatform(s, name, line)
 	if err != nil {

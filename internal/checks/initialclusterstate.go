@@ -201,11 +201,11 @@ func judgeLabels(what, cluster string, probed clusterprobe.Result) *check.Findin
 	switch {
 	case len(probed.Nodes) > 0 && probed.NodesWithState == 0:
 		return &check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonStateMissing,
-			Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s (masters left out, as the Job leaves them) carries an %s* label: the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
+			Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s carries an %s* label (masters left out, as the Job leaves them): the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
 				what, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix))}
 	case probed.NodesWithState < len(probed.Nodes):
 		return &check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: ReasonStatePartial,
-			Message: fmt.Sprintf("%d of %d node(s) of cluster %s (masters left out) carry no %s* label: they joined after the Job ran", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix)}
+			Message: fmt.Sprintf("%d of %d node(s) of cluster %s carry no %s* label: they joined after the Job ran (masters left out, as the Job leaves them)", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix)}
 	}
 	return nil
 }

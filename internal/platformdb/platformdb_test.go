@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +19,18 @@ import (
 // These tests run against a real MariaDB server (hack/mariadb.sh), started by the first
 // test that needs one (not by fuzz workers, which need none).
 var (
-	server      *mariadb.Server
-	serverDir   string
-	serverOnce  sync.Once
-	serverError error
+	testDB mariadb.Lazy
+	server *mariadb.Server
 )
 
 func startServer(t *testing.T) {
 	t.Helper()
-	serverOnce.Do(func() {
-		serverDir, serverError = os.MkdirTemp("", "paasdiag-platformdb-")
-		if serverError == nil {
-			server, serverError = mariadb.Start(serverDir)
-		}
-	})
-	if serverError != nil {
-		t.Fatalf("cannot start MariaDB (install it with hack/mariadb.sh install): %v", serverError)
-	}
+	server = testDB.Get(t)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if server != nil {
-		_ = server.Stop()
-	}
-	if serverDir != "" {
-		_ = os.RemoveAll(serverDir)
-	}
+	testDB.Close()
 	os.Exit(code)
 }
 

@@ -226,11 +226,16 @@ var _ = Describe("The cluster check", func() {
 // workloadsDB creates a workloads database with a read-only user and its DSN Secret.
 func workloadsDB(ns string, legacy bool) *mariadb.Workloads {
 	GinkgoHelper()
-	dbCounter++
-	line := mariadb.Main
 	if legacy {
-		line = mariadb.Release16
+		return workloadsDBOn(ns, mariadb.Release16)
 	}
+	return workloadsDBOn(ns, mariadb.Main)
+}
+
+// workloadsDBOn is workloadsDB in the layout and migrations of a release line.
+func workloadsDBOn(ns string, line mariadb.Line) *mariadb.Workloads {
+	GinkgoHelper()
+	dbCounter++
 	w := must(mariadb.NewWorkloads(dbServer, fmt.Sprintf("bk_engine_ng_%d", dbCounter), line))
 	dsn := must(w.ReadOnlyUser(fmt.Sprintf("wl_%d", dbCounter), "wl-canary-pass"))
 	createSecret(ns, "bkpaas3-wl-db", map[string]string{"dsn": dsn})

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"testing"
 
 	// The driver the tests use to set the databases up.
 	_ "github.com/go-sql-driver/mysql"
@@ -113,4 +115,39 @@ func freePort() (int, error) {
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Lazy is a server started by the first test of a package that needs one (fuzz workers
+// and pure tests need none) and stopped by Close in TestMain.
+type Lazy struct {
+	once   sync.Once
+	dir    string
+	server *Server
+	err    error
+}
+
+// Get starts the server on first use; a server that cannot start fails the test with
+// what to do.
+func (l *Lazy) Get(t testing.TB) *Server {
+	t.Helper()
+	l.once.Do(func() {
+		l.dir, l.err = os.MkdirTemp("", "paasdiag-mariadb-")
+		if l.err == nil {
+			l.server, l.err = Start(l.dir)
+		}
+	})
+	if l.err != nil {
+		t.Fatalf("cannot start MariaDB (install it with hack/mariadb.sh install): %v", l.err)
+	}
+	return l.server
+}
+
+// Close stops the server, if it was started, and removes its data.
+func (l *Lazy) Close() {
+	if l.server != nil {
+		_ = l.server.Stop()
+	}
+	if l.dir != "" {
+		_ = os.RemoveAll(l.dir)
+	}
 }
