@@ -58,8 +58,12 @@ test: manifests generate fmt vet envtest mariadb promtool ## Run unit tests and 
 demo: manifests envtest mariadb ## Show paasdiag at work on local control planes and MariaDB (about a minute once built).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
 
+.PHONY: schema
+schema: ## Re-extract hack/sql/<line>/{columns,migrations}.tsv from a git copy of TencentBlueKing/blueking-paas (MIRROR=dir).
+	hack/schema/extract.sh $(MIRROR)
+
 .PHONY: bench
-bench: envtest ## Run the benchmarks and print a table (see README, Performance).
+bench: envtest ## Run the benchmarks and print a table (see docs/performance.md).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/bench.sh
 
 ##@ Build

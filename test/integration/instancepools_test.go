@@ -16,7 +16,7 @@ import (
 )
 
 // The instance pool check (4313022) through the controller: the platform's tables in
-// MariaDB, read by the user the README's GRANT creates.
+// MariaDB, read by the user the GRANT docs/runbooks.md gives.
 
 var dbCounter int
 

@@ -99,7 +99,7 @@ func (p *Platform) Allocate(instanceID string) error {
 	return p.Server.Exec(p.Database, "UPDATE services_precreatedinstance SET is_allocated = 1 WHERE uuid = ?", instanceID)
 }
 
-// ReadOnlyUser creates user with the read-only grant the README recommends
+// ReadOnlyUser creates user with the read-only grant docs/runbooks.md recommends
 // (config/samples/readonly-grant*.sql), applied to this database, and returns its DSN.
 func (p *Platform) ReadOnlyUser(user, password string) (string, error) {
 	file := "readonly-grant.sql"
