@@ -93,9 +93,7 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 	}
 	targets, res := resolveClusters(ctx, t, c.Databases)
 	probed := probeAll(ctx, targets, now)
-	// From 1.7 the platform drops its cached clusters itself when one changes
-	// (_GlobalConfigLastModified): no restart is needed, so nothing to warn about.
-	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil && t.Release.Line != release.Line17Plus {
+	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil {
 		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, targets, t.Release)...)
 	}
 	judgeClusters(&res, targets, probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
@@ -109,6 +107,11 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 // Only on 1.6 is the code claimed; with the release line unknown the warning carries
 // no code and says on which lines it holds.
 func (c ClusterReachability) restartFindings(ctx context.Context, namespace string, sel *metav1.LabelSelector, targets []*clusterTarget, rel release.Detection) []check.Finding {
+	if rel.Line == release.Line17Plus {
+		// From 1.7 the platform drops its cached clusters itself when one changes
+		// (_GlobalConfigLastModified): no restart is needed, nothing to warn about.
+		return nil
+	}
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {

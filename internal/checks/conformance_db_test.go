@@ -32,6 +32,13 @@ func TestMain(m *testing.M) {
 // instances, and runs the pool check through the read-only grant the docs recommend.
 func poolOnLine(t *testing.T, line mariadb.Line, fill func(p *mariadb.Platform, planID string)) check.Result {
 	t.Helper()
+	return poolOnLineWithGrant(t, line, line.Legacy(), fill)
+}
+
+// poolOnLineWithGrant is poolOnLine with the 1.6 grant (legacyGrant) or the current
+// one, whatever the line; the release line is detected as the manager detects it.
+func poolOnLineWithGrant(t *testing.T, line mariadb.Line, legacyGrant bool, fill func(p *mariadb.Platform, planID string)) check.Result {
+	t.Helper()
 	s := testDB.Get(t)
 	name := "pool_" + strings.NewReplacer("-", "_", ".", "_").Replace(string(line)) + "_" + fmt.Sprint(time.Now().UnixNano())
 	p, err := mariadb.NewPlatform(s, name, line)
@@ -47,6 +54,7 @@ func poolOnLine(t *testing.T, line mariadb.Line, fill func(p *mariadb.Platform, 
 		t.Fatal(err)
 	}
 	fill(p, planID)
+	p.Legacy = legacyGrant // which grant file ReadOnlyUser applies
 	dsn, err := p.ReadOnlyUser("ro_"+name[len(name)-8:], "pw")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +65,9 @@ func poolOnLine(t *testing.T, line mariadb.Line, fill func(p *mariadb.Platform, 
 			InstancePools:    &v1alpha1.InstancePoolsCheck{MinAvailable: 1}}}
 	pools := platformdb.NewPools()
 	defer pools.Forget(client.ObjectKeyFromObject(d))
-	return InstancePools{Databases: pools}.Check(context.Background(), check.Target{Diagnosis: d, Secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}})
+	target := check.Target{Diagnosis: d, Secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}}
+	target.Release = ReleaseDetector{Databases: pools}.Detect(context.Background(), target)
+	return InstancePools{Databases: pools}.Check(context.Background(), target)
 }
 
 func must0(t *testing.T, err error) {
@@ -99,6 +109,30 @@ func TestPOOL02_PoolEmpty16(t *testing.T) {
 	})
 	expectVerdict(t, r, check.Fail, ReasonPoolEmpty, "4313022")
 	r = poolOnLine(t, mariadb.Release16, func(p *mariadb.Platform, plan string) {
+		_, err := p.Instances(plan, 1, false, "")
+		must0(t, err)
+	})
+	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+}
+
+// POOL10: on 1.7+ (services 0009), a user whose grant hides allocation_type (the 1.6
+// grant) would count policy instances as available: Unknown SchemaUnrecognized instead,
+// no code.
+func TestPOOL10_HiddenColumnsOnALaterLine(t *testing.T) {
+	for _, line := range mariadb.Lines17Plus {
+		t.Run(string(line), func(t *testing.T) {
+			r := poolOnLineWithGrant(t, line, true, func(p *mariadb.Platform, plan string) {
+				_, err := p.Instances(plan, 2, false, "policy")
+				must0(t, err)
+			})
+			expectVerdict(t, r, check.Unknown, "SchemaUnrecognized", "")
+			if !strings.Contains(r.Message, "allocation_type (services 0009)") {
+				t.Errorf("message %q", r.Message)
+			}
+		})
+	}
+	// The same grant on 1.6 is right.
+	r := poolOnLineWithGrant(t, mariadb.Release16, true, func(p *mariadb.Platform, plan string) {
 		_, err := p.Instances(plan, 1, false, "")
 		must0(t, err)
 	})

@@ -275,6 +275,11 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 			res.Findings = append(res.Findings, unreadable)
 			continue
 		}
+		if probed.NodesTruncated {
+			res.Findings = append(res.Findings, check.Finding{Check: "cluster/" + ct.name + "/nodestate", Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodesUnreadable,
+				Message: fmt.Sprintf("cluster %s has more nodes than paasdiag reads (%d): its node state is not compared", ct.name, len(probed.Nodes)+probed.NodesIgnored)})
+			continue
+		}
 		st, recorded := states[ct.name]
 		if !recorded {
 			never = append(never, ct.name)

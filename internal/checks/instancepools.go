@@ -13,6 +13,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/release"
 )
 
 // ReasonPoolEmpty: a plan has no available pre-created instance (4313022).
@@ -71,7 +72,31 @@ func (c InstancePools) Check(ctx context.Context, t check.Target) check.Result {
 	if err != nil {
 		return databaseUnknown(err, db.Target())
 	}
+	if err := hiddenColumns(report.Schema, t.Release); err != nil {
+		return databaseUnknown(err, db.Target())
+	}
 	return judgePools(report, spec.InstancePools)
+}
+
+// hiddenColumns cross-checks the columns the user can see with the migrations the
+// database has: a grant written for 1.6 hides allocation_type on a 1.7+ database, and
+// the pool would be counted as 1.6 counts it (policy instances as available), missing
+// a 4313022. Keyed on the migrations that add the columns: services 0007 (tenant_id)
+// and 0009 (allocation_type).
+func hiddenColumns(schema platformdb.PoolSchema, rel release.Detection) error {
+	var hidden []string
+	if rel.Has("services", 7) && !schema.PlanTenant {
+		hidden = append(hidden, "services_plan.tenant_id (services 0007)")
+	}
+	if rel.Has("services", 9) && !schema.AllocationType {
+		hidden = append(hidden, "services_precreatedinstance.allocation_type (services 0009)")
+	}
+	if len(hidden) == 0 {
+		return nil
+	}
+	return &platformdb.Error{Reason: platformdb.ReasonSchemaUnrecognized, Message: fmt.Sprintf(
+		"the database has the migrations that add %s, but the user cannot see them: grant them (config/samples/readonly-grant.sql), or pools would be counted as on 1.6",
+		strings.Join(hidden, " and "))}
 }
 
 // judgePools turns what the database holds into a verdict. It is pure, so every

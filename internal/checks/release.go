@@ -74,5 +74,10 @@ func (r ReleaseDetector) Detect(ctx context.Context, t check.Target) release.Det
 	if read == 0 {
 		return release.UnknownBecause(strings.Join(failures, "; ") + " (grant SELECT (app, name) ON django_migrations)")
 	}
-	return release.Detect(applied)
+	d := release.Detect(applied)
+	if len(failures) > 0 {
+		// Decided by one database: say that the other was not read.
+		d.Evidence += " (not read: " + strings.Join(failures, "; ") + ")"
+	}
+	return d
 }

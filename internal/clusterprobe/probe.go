@@ -86,6 +86,9 @@ type Result struct {
 	NodesIgnored int
 	// NodesWithState counts the Nodes of Nodes carrying an eng-cstate-* label.
 	NodesWithState int
+	// NodesTruncated is true when the cluster has more Nodes than a probe reads
+	// (maxNodePages pages): Nodes is then not the whole list.
+	NodesTruncated bool
 }
 
 // Probe probes one API server with the credentials, within ctx. It never returns an
@@ -160,6 +163,7 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 			break
 		}
 	}
+	res.NodesTruncated = cont != ""
 	// ... and list Namespaces, as its admin console does on every API server.
 	resp, err = c.do(ctx, http.MethodGet, "/api/v1/namespaces?limit=1", nil, nil)
 	if err != nil {

@@ -316,7 +316,7 @@ var _ = Describe("Cluster discovery from the platform's workloads database", fun
 		Expect(clusterStatus(d, "default-main").APIServers[0].Reachable).To(BeTrue())
 	})
 
-	It("on 1.6, warns RestartRequired when a cluster changed after the apiserver pods started", func() {
+	It("[CLU13] on 1.6, warns RestartRequired when a cluster changed after the apiserver pods started", func() {
 		ns := newNamespace()
 		createSecret(ns, "bkpaas3-encrypt", map[string]string{"key": platformKey})
 		w := workloadsDB(ns, true)
@@ -345,10 +345,10 @@ var _ = Describe("Cluster discovery from the platform's workloads database", fun
 		Expect(f.Message).To(ContainSubstring("bkpaas3-apiserver-web-0"))
 	})
 
-	It("on 1.7+, never warns RestartRequired: the platform drops its cached clusters itself", func() {
+	DescribeTable("[CLU14] on 1.7+, never warns RestartRequired: the platform drops its cached clusters itself", func(line mariadb.Line) {
 		ns := newNamespace()
 		createSecret(ns, "bkpaas3-encrypt", map[string]string{"key": platformKey})
-		w := workloadsDB(ns, false)
+		w := workloadsDBOn(ns, line)
 		token := must(app.TokenUser(uniqueName("bkpaas-restart17"), "cluster-admin"))
 		must(w.Cluster("default-main", []string{app.URL}, mariadb.Encrypt(app.CA, nil, nil, token, mariadb.FernetEncrypter(platformKey))))
 		labels := map[string]string{"app.kubernetes.io/name": "bkpaas3-apiserver"}
@@ -361,7 +361,10 @@ var _ = Describe("Cluster discovery from the platform's workloads database", fun
 		d = waitForCondition(key1, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 		Expect(findingsWith(d, "RestartRequired")).To(BeEmpty())
 		Expect(d.Status.Platform.ReleaseLine).To(Equal("1.7+"))
-	})
+	},
+		Entry("release-1.7", mariadb.Release17),
+		Entry("main", mariadb.Main),
+	)
 })
 
 func must2[A, B any](a A, b B, err error) (A, B) {

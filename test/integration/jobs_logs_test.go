@@ -89,14 +89,14 @@ func succeededJob() batchv1.JobStatus {
 // (1.6 layout and migrations) tells paasdiag the release line.
 func jobDiagnosis(ns string, cfg *v1alpha1.InitialClusterStateCheck) *v1alpha1.PaaSDiagnosis {
 	GinkgoHelper()
-	d, _ := jobDiagnosisOn(ns, cfg, true)
+	d, _ := jobDiagnosisOn(ns, cfg, mariadb.Release16)
 	return d
 }
 
-// jobDiagnosisOn is jobDiagnosis on a 1.6 (legacy) or a main workloads database.
-func jobDiagnosisOn(ns string, cfg *v1alpha1.InitialClusterStateCheck, legacy bool) (*v1alpha1.PaaSDiagnosis, *mariadb.Workloads) {
+// jobDiagnosisOn is jobDiagnosis on a workloads database of a release line.
+func jobDiagnosisOn(ns string, cfg *v1alpha1.InitialClusterStateCheck, line mariadb.Line) (*v1alpha1.PaaSDiagnosis, *mariadb.Workloads) {
 	GinkgoHelper()
-	w := workloadsDB(ns, legacy)
+	w := workloadsDBOn(ns, line)
 	return &v1alpha1.PaaSDiagnosis{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3"},
 		Spec: v1alpha1.PaaSDiagnosisSpec{
@@ -183,7 +183,7 @@ var _ = Describe("The initial cluster state Job check", func() {
 		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	})
 
-	It("leaves masters out, as the platform's Job does: a master without the label is no partial state", Serial, func() {
+	It("[ICS08] leaves masters out, as the platform's Job does: a master without the label is no partial state", Serial, func() {
 		ns := newNamespace()
 		token := must(app.TokenUser(uniqueName("bkpaas-masters"), "cluster-admin"))
 		createSecret(ns, "app-cluster", map[string]string{"ca.crt": string(app.CA), "token": token})
@@ -202,7 +202,7 @@ var _ = Describe("The initial cluster state Job check", func() {
 })
 
 var _ = Describe("The initial cluster state check on platform 1.7+", func() {
-	It("does not judge the Job, whatever its state, and compares the recorded node state with the live nodes", Serial, func() {
+	DescribeTable("[ICS08 ICS09 ICS10 ICS11] does not judge the Job, whatever its state, and compares the recorded node state with the live nodes, masters left out", Serial, func(line mariadb.Line) {
 		ns := newNamespace()
 		token := must(app.TokenUser(uniqueName("bkpaas-nodestate"), "cluster-admin"))
 		createSecret(ns, "app-cluster", map[string]string{"ca.crt": string(app.CA), "token": token})
@@ -219,7 +219,7 @@ var _ = Describe("The initial cluster state check on platform 1.7+", func() {
 				names = append(names, n.Name)
 			}
 		}
-		d, w := jobDiagnosisOn(ns, &v1alpha1.InitialClusterStateCheck{}, false)
+		d, w := jobDiagnosisOn(ns, &v1alpha1.InitialClusterStateCheck{}, line)
 		d.Spec.Clusters = []v1alpha1.ClusterTarget{target("default-main", "app-cluster", app.URL)}
 		d.Spec.CertificateExpiryWarning = metav1.Duration{Duration: time.Hour}
 		must(w.NodeState("default-main", names, time.Now().Add(-time.Hour)))
@@ -239,7 +239,10 @@ var _ = Describe("The initial cluster state check on platform 1.7+", func() {
 		Expect(f[0].Code).To(BeEmpty())
 		Expect(f[0].Message).To(ContainSubstring("1 node(s) joined (app-node-late"))
 		Expect(d.Status.Codes).To(BeEmpty())
-	})
+	},
+		Entry("release-1.7", mariadb.Release17),
+		Entry("main", mariadb.Main),
+	)
 })
 
 func logsDiagnosis(ns string, labels map[string]string, patterns ...string) *v1alpha1.PaaSDiagnosis {
