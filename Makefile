@@ -35,8 +35,27 @@ fmt: ## Run gofmt.
 	gofmt -l -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
 
 .PHONY: vet
-vet: ## Run go vet.
-	go vet ./...
+vet: ## Run go vet (on the integration-tagged tests too).
+	go vet -tags integration ./...
+
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
+
+.PHONY: lint
+lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy and staticcheck; fails on any finding.
+	go vet -tags integration ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@cp go.mod go.sum $(LOCALBIN)/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/go.mod || ! cmp -s go.sum $(LOCALBIN)/go.sum; then \
+		cp $(LOCALBIN)/go.mod $(LOCALBIN)/go.sum . ; echo "go mod tidy would change go.mod or go.sum"; exit 1; fi
+	$(STATICCHECK) -tags integration ./...
+
+$(STATICCHECK):
+	GOBIN=$(LOCALBIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(LOCALBIN)/staticcheck $(STATICCHECK)
+
+.PHONY: unit
+unit: ## Run the pure tests: no control plane, no database (under a minute).
+	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for tests from Go modules (first time ~15 min).
@@ -51,8 +70,8 @@ promtool: ## Install promtool (Debian's prometheus package) if it is missing, fo
 	hack/promtool.sh
 
 .PHONY: test
-test: manifests generate fmt vet envtest mariadb promtool ## Run unit tests and integration tests (envtest + MariaDB).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
+test: manifests generate fmt vet envtest mariadb promtool ## Run every test: unit, and integration (envtest + MariaDB, tag integration).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -tags integration $(GO_TEST_FLAGS) ./...
 
 .PHONY: demo
 demo: manifests envtest mariadb ## Show paasdiag at work on local control planes and MariaDB (about a minute once built).

@@ -2,7 +2,7 @@
 # Runs the benchmarks and prints a table. Needs KUBEBUILDER_ASSETS (make bench sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(go test -run '^$' -bench 'BenchmarkProbe$|BenchmarkBareClient$' -benchmem -count "${BENCH_COUNT:-5}" ./internal/clusterprobe/)
+out=$(go test -tags integration -run '^$' -bench 'BenchmarkProbe$|BenchmarkBareClient$' -benchmem -count "${BENCH_COUNT:-5}" ./internal/clusterprobe/)
 echo "$out" | grep -E '^(goos|goarch|cpu|Benchmark)'
 echo
 echo "$out" | awk '

@@ -514,7 +514,3 @@ type PaaSDiagnosisList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []PaaSDiagnosis `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&PaaSDiagnosis{}, &PaaSDiagnosisList{})
-}

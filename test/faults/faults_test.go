@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package faults puts the manager through the faults a production controller meets:
 // a restart, a second replica and a leader handing over, and the control plane's API
 // server restarting. Real parts only: envtest's kube-apiserver and etcd, MariaDB, and

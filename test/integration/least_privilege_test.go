@@ -1,9 +1,10 @@
+//go:build integration
+
 package integration
 
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,12 +41,12 @@ func auditRequestsOf(env *envtest.Environment) {
 	GinkgoHelper()
 	policy := filepath.Join(tmpDir, "audit-policy.yaml")
 	auditLog = filepath.Join(tmpDir, "audit.log")
-	Expect(os.WriteFile(policy, []byte(fmt.Sprintf(`apiVersion: audit.k8s.io/v1
+	Expect(os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
   - level: Metadata
-`)), 0o600)).To(Succeed())
+`), 0o600)).To(Succeed())
 
 	env.ControlPlane.GetAPIServer().Configure().
 		Set("audit-policy-file", policy).

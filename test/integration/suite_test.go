@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package integration runs the manager as main.go wires it, with every real check,
 // against a real kube-apiserver and etcd (envtest) and a real MariaDB server holding
 // the platform's tables.

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -73,3 +74,6 @@ func TestDocumentationLinksResolve(t *testing.T) {
 		t.Errorf("only %d links checked", checked)
 	}
 }
+
+// root is a path in the repository, from this package's directory.
+func root(parts ...string) string { return filepath.Join(append([]string{"..", ".."}, parts...)...) }

@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package manifests tests what is shipped under config/: the kustomize builds and the
 // alert rules, with the real tools (kubectl's kustomize, Prometheus' promtool).
 package manifests
@@ -22,8 +24,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/metrics"
 	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 )
-
-func root(parts ...string) string { return filepath.Join(append([]string{"..", ".."}, parts...)...) }
 
 // build runs kubectl kustomize and splits the documents.
 func build(t *testing.T, dir string) []map[string]any {
