@@ -111,6 +111,7 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	log := ctrl.LoggerFrom(ctx)
 	if d.Spec.Suspend {
 		log.V(1).Info("Diagnosis is suspended")
+		setSuspended(d)
 		return ctrl.Result{}, nil
 	}
 	now := r.now()

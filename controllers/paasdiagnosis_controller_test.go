@@ -315,7 +315,8 @@ var _ = Describe("Reconciling a PaaSDiagnosis", func() {
 		d.Spec.Suspend = true
 		Expect(k8sClient.Create(ctx, d)).To(Succeed())
 
-		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonEvaluating)
+		d = waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonSuspended)
+		Expect(meta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady).Message).To(ContainSubstring("never evaluated"))
 		Consistently(func() int { return script.callCount(key, v1alpha1.ConditionClusterReachable) }).
 			WithTimeout(2 * time.Second).Should(BeZero())
 		Expect(fetch(key)(Default).Status.LastEvaluationTime).To(BeNil())
@@ -325,6 +326,13 @@ var _ = Describe("Reconciling a PaaSDiagnosis", func() {
 		d.Spec.Suspend = false
 		Expect(k8sClient.Update(ctx, d)).To(Succeed())
 		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+
+		By("suspending again keeps the verdict's status and says so")
+		Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+		d.Spec.Suspend = true
+		Expect(k8sClient.Update(ctx, d)).To(Succeed())
+		d = waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSuspended)
+		Expect(meta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady).Message).To(ContainSubstring("the last verdict"))
 	})
 })
 

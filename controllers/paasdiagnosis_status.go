@@ -37,6 +37,21 @@ func setPlatform(d *v1alpha1.PaaSDiagnosis, det release.Detection) {
 	d.Status.Platform = &v1alpha1.PlatformStatus{ReleaseLine: string(det.Line), Evidence: truncate(det.Evidence, maxMessageLength)}
 }
 
+// setSuspended says on Ready that evaluation is suspended. Ready keeps the last
+// verdict's status (Unknown if there was none), so alerts on a known failure do not
+// clear by suspending; the check conditions keep their last values.
+func setSuspended(d *v1alpha1.PaaSDiagnosis) {
+	status, last := metav1.ConditionUnknown, "never evaluated"
+	if c := meta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Reason != v1alpha1.ReasonEvaluating {
+		status = c.Status
+		last = "the last verdict: " + c.Message
+		if c.Reason == v1alpha1.ReasonSuspended {
+			return // already said, with the verdict it kept
+		}
+	}
+	set(d, v1alpha1.ConditionReady, status, v1alpha1.ReasonSuspended, "evaluation is suspended (spec.suspend); "+last)
+}
+
 // setInitialConditions gives every condition the diagnosis will carry a value on first
 // sight: Unknown/Evaluating until the checks have run. Conditions of checks the spec no
 // longer enables are removed.

@@ -195,3 +195,30 @@ func assertInvariants(t *testing.T, d *v1alpha1.PaaSDiagnosis) {
 		}
 	}
 }
+
+func TestSetSuspended(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		ready      *metav1.Condition
+		wantStatus metav1.ConditionStatus
+		wantIn     string
+	}{
+		{"never evaluated", &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionUnknown, Reason: v1alpha1.ReasonEvaluating}, metav1.ConditionUnknown, "never evaluated"},
+		{"failing", &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "PoolEmpty", Message: "[4313022] empty"}, metav1.ConditionFalse, "the last verdict: [4313022] empty"},
+		{"healthy", &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonSucceeded, Message: "ok"}, metav1.ConditionTrue, "the last verdict: ok"},
+		{"no condition", nil, metav1.ConditionUnknown, "never evaluated"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &v1alpha1.PaaSDiagnosis{}
+			if tt.ready != nil {
+				d.Status.Conditions = []metav1.Condition{*tt.ready}
+			}
+			setSuspended(d)
+			setSuspended(d) // idempotent: the message does not nest
+			c := meta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady)
+			if c.Status != tt.wantStatus || c.Reason != v1alpha1.ReasonSuspended || !strings.Contains(c.Message, tt.wantIn) || strings.Count(c.Message, "suspended") != 1 {
+				t.Errorf("%+v", c)
+			}
+		})
+	}
+}

@@ -170,7 +170,7 @@ var _ = Describe("GitOps health of real diagnoses", func() {
 			},
 		}
 		create(d)
-		waitForCondition(p.key, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonEvaluating)
+		waitForCondition(p.key, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonSuspended)
 		u := unstructuredOf(p.key)
 
 		res, err := status.Compute(u)
