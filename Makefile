@@ -27,7 +27,7 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC, docs/api.md and the alert rules.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml > docs/api.md
+	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml api/v1alpha1/condition_types.go > docs/api.md
 	go run ./hack/promrules > config/prometheus/prometheusrule.yaml
 
 .PHONY: fmt

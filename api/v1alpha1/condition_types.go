@@ -16,8 +16,10 @@ const (
 	// answers the platform's requests with the platform's credentials (4313021).
 	ConditionClusterReachable = "ClusterReachable"
 
-	// ConditionInitialClusterStateReady is True when the initial cluster state Job
-	// succeeded (and, when asked, really labelled the nodes) (4313021).
+	// ConditionInitialClusterStateReady is True when, on platform 1.6, the initial
+	// cluster state Job succeeded (and, when asked, really labelled the nodes) (4313021);
+	// on 1.7+, when the recorded node state could be compared (a difference is a
+	// warning); Unknown while the release line is.
 	ConditionInitialClusterStateReady = "InitialClusterStateReady"
 
 	// ConditionWorkerLogsClean is True when no worker log line in the window matches a
@@ -36,7 +38,9 @@ const (
 	ReasonEvaluating = "Evaluating"
 	// ReasonSucceeded: every check behind the condition passed.
 	ReasonSucceeded = "Succeeded"
-	// ReasonTimeout: a check did not finish within spec.timeout.
+	// ReasonTimeout: a check did not finish within spec.timeout (Unknown); also an API
+	// server that did not answer in time (a 4313021 Error of ClusterReachable) and a
+	// database that did not (Unknown).
 	ReasonTimeout = "Timeout"
 	// ReasonCheckPanicked: a check crashed; a bug in paasdiag, reported instead of
 	// crashing the manager.
@@ -57,4 +61,118 @@ const (
 	ReasonSecretUnreadable = "SecretUnreadable"
 	// ReasonInvalidSpec: the spec passed the CRD's validation but cannot be evaluated.
 	ReasonInvalidSpec = "InvalidSpec"
+)
+
+// Reasons of ClusterReachable (4313021). Each probe failure is set on the condition
+// (False) and on an Error finding that carries 4313021, on every release line.
+const (
+	// ReasonNoAPIServers: a cluster has no API server configured.
+	ReasonNoAPIServers = "NoAPIServers"
+	// ReasonInvalidCredentials: the stored CA, certificate or key cannot be parsed.
+	ReasonInvalidCredentials = "InvalidCredentials"
+	// ReasonDNSError: an API server's host name does not resolve.
+	ReasonDNSError = "DNSError"
+	// ReasonConnectionRefused: nothing listens on an API server's port.
+	ReasonConnectionRefused = "ConnectionRefused"
+	// ReasonConnectionFailed: the connection to an API server failed otherwise.
+	ReasonConnectionFailed = "ConnectionFailed"
+	// ReasonTLSUnknownAuthority: an API server's certificate is not signed by the CA.
+	ReasonTLSUnknownAuthority = "TLSUnknownAuthority"
+	// ReasonTLSHostnameMismatch: an API server's certificate is not valid for its host.
+	ReasonTLSHostnameMismatch = "TLSHostnameMismatch"
+	// ReasonCertificateExpired: the client or serving certificate has expired.
+	ReasonCertificateExpired = "CertificateExpired"
+	// ReasonUnauthorized: an API server answers 401 to the platform's credentials.
+	ReasonUnauthorized = "Unauthorized"
+	// ReasonForbidden: an API server answers 403 to the platform's requests.
+	ReasonForbidden = "Forbidden"
+	// ReasonNotClusterAdmin: the platform's identity may read but is not cluster-admin.
+	ReasonNotClusterAdmin = "NotClusterAdmin"
+	// ReasonServerError: an API server answers with another error status.
+	ReasonServerError = "ServerError"
+	// ReasonTLSNotVerified: a Warning finding (ClusterReachable stays True): a cluster
+	// has no CA, so the platform (and paasdiag) do not verify its API servers.
+	ReasonTLSNotVerified = "TLSNotVerified"
+	// ReasonCertificateExpiring: a Warning finding predicting 4313021: a certificate
+	// expires within spec.certificateExpiryWarning.
+	ReasonCertificateExpiring = "CertificateExpiring"
+	// ReasonRestartRequired: a Warning finding (4313021 on platform 1.6 only): a
+	// discovered cluster changed after the platform's apiserver processes started.
+	ReasonRestartRequired = "RestartRequired"
+	// ReasonPodsUnreadable: an Unknown finding: the platform's apiserver pods could not
+	// be listed.
+	ReasonPodsUnreadable = "PodsUnreadable"
+	// ReasonDecryptionFailed: Unknown, no code: a discovered cluster's stored credentials
+	// do not decrypt with the configured key.
+	ReasonDecryptionFailed = "DecryptionFailed"
+)
+
+// Reasons of InitialClusterStateReady. What is judged follows the release line
+// (status.platform).
+const (
+	// ReasonJobMissing: False, 4313021 (1.6): the initial cluster state Job is not found.
+	ReasonJobMissing = "JobMissing"
+	// ReasonJobFailed: False, 4313021 (1.6): the Job failed.
+	ReasonJobFailed = "JobFailed"
+	// ReasonJobRunning: Unknown (1.6): the Job has not finished.
+	ReasonJobRunning = "JobRunning"
+	// ReasonJobUnreadable: Unknown (1.6): the Job could not be read.
+	ReasonJobUnreadable = "JobUnreadable"
+	// ReasonStateMissing: False, 4313021 (1.6, verifyNodeLabels): the Job succeeded but
+	// no node carries its label; it swallows its errors.
+	ReasonStateMissing = "StateMissing"
+	// ReasonStatePartial: a Warning finding (1.6): some nodes lack the label.
+	ReasonStatePartial = "StatePartial"
+	// ReasonNodesUnreadable: Unknown: a cluster's nodes could not be read.
+	ReasonNodesUnreadable = "NodesUnreadable"
+	// ReasonNodeStateNotSynced: True with a Warning finding, no code (1.7+): the newest
+	// recorded node state of a cluster does not list its live nodes.
+	ReasonNodeStateNotSynced = "NodeStateNotSynced"
+	// ReasonNodeStateUnreadable: Unknown (1.7+): the recorded node state could not be
+	// read.
+	ReasonNodeStateUnreadable = "NodeStateUnreadable"
+	// ReasonReleaseLineUnknown: Unknown, no code: the release line is unknown, and what
+	// the check judges depends on it.
+	ReasonReleaseLineUnknown = "ReleaseLineUnknown"
+)
+
+// Reasons of WorkerLogsClean.
+const (
+	// ReasonForbiddenInWorkerLogs: False, 4313021: a worker logged a matching line.
+	ReasonForbiddenInWorkerLogs = "ForbiddenInWorkerLogs"
+	// ReasonNoWorkerPods: Unknown: no pod matches workerLogs.podSelector.
+	ReasonNoWorkerPods = "NoWorkerPods"
+	// ReasonLogsUnreadable: Unknown: the pods or their logs could not be read.
+	ReasonLogsUnreadable = "LogsUnreadable"
+)
+
+// Reasons of InstancePoolAvailable (4313022).
+const (
+	// ReasonPoolEmpty: False, 4313022: a plan has no available pre-created instance.
+	ReasonPoolEmpty = "PoolEmpty"
+	// ReasonPoolLow: a Warning finding predicting 4313022: fewer available instances
+	// than minAvailable.
+	ReasonPoolLow = "PoolLow"
+	// ReasonOrphanedInstances: a Warning finding, no code: instances of a deleted plan.
+	ReasonOrphanedInstances = "OrphanedInstances"
+	// ReasonPlanNotFound: Unknown: a plan the spec lists is not in the database.
+	ReasonPlanNotFound = "PlanNotFound"
+)
+
+// Reasons for a platform database that could not be read: Unknown, no code, on the
+// condition of the check that reads it.
+const (
+	// ReasonInvalidDSN: the DSN does not parse.
+	ReasonInvalidDSN = "InvalidDSN"
+	// ReasonDatabaseUnreachable: the database server cannot be reached.
+	ReasonDatabaseUnreachable = "DatabaseUnreachable"
+	// ReasonAccessDenied: the user may not read what paasdiag needs.
+	ReasonAccessDenied = "AccessDenied"
+	// ReasonDatabaseNotFound: the database does not exist.
+	ReasonDatabaseNotFound = "DatabaseNotFound"
+	// ReasonDatabaseError: another database error.
+	ReasonDatabaseError = "DatabaseError"
+	// ReasonSchemaUnrecognized: the tables lack columns paasdiag needs, or the grant
+	// hides columns the migrations say exist.
+	ReasonSchemaUnrecognized = "SchemaUnrecognized"
 )

@@ -2,13 +2,20 @@
 // manifest controller-gen generates: the descriptions are the API types' doc comments,
 // so the reference is complete by construction.
 //
-//	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml > docs/api.md
+//	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml api/v1alpha1/condition_types.go > docs/api.md
+//
+// With the Go file that declares the condition types and reasons, it lists them too,
+// each with its doc comment, in the order of the file.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -17,8 +24,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: crddoc CRD.yaml")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: crddoc CRD.yaml [condition_types.go]")
 		os.Exit(2)
 	}
 	raw, err := os.ReadFile(os.Args[1])
@@ -51,7 +58,47 @@ func main() {
 			b.WriteString("\n")
 		}
 	}
+	if len(os.Args) == 3 {
+		if err := conditions(&b, os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	fmt.Print(b.String())
+}
+
+// conditions lists the string constants of a Go file, group by group, with their doc
+// comments: the condition types and the reasons.
+func conditions(b *strings.Builder, path string) error {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+	if err != nil {
+		return err
+	}
+	b.WriteString("## Conditions and reasons\n\nGenerated from `" + filepath.ToSlash(path) + "`; every reason paasdiag sets is defined there, once.\n\n")
+	for _, decl := range f.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.CONST {
+			continue
+		}
+		fmt.Fprintf(b, "### %s\n\n| Name | Value | Meaning |\n|---|---|---|\n", strings.TrimSuffix(oneLine(gen.Doc.Text()), "."))
+		for _, spec := range gen.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				value := ""
+				if i < len(vs.Values) {
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok {
+						value = strings.Trim(lit.Value, "`\"")
+					}
+				}
+				doc := oneLine(vs.Doc.Text())
+				doc = strings.TrimPrefix(strings.TrimPrefix(doc, name.Name+":"), name.Name+" ")
+				fmt.Fprintf(b, "| `%s` | `%s` | %s |\n", name.Name, value, strings.ReplaceAll(strings.TrimSpace(doc), "|", "\\|"))
+			}
+		}
+		b.WriteString("\n")
+	}
+	return nil
 }
 
 // walk writes one row per field below s, depth first, in name order.

@@ -21,20 +21,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
-// Reasons of the cluster check's warnings.
-const (
-	// ReasonTLSNotVerified: no CA is configured, so the platform (and paasdiag) do not
-	// verify the API server's certificate.
-	ReasonTLSNotVerified = "TLSNotVerified"
-	// ReasonCertificateExpiring: a certificate expires within spec.certificateExpiryWarning.
-	ReasonCertificateExpiring = "CertificateExpiring"
-	// ReasonRestartRequired: a discovered cluster changed after the platform's apiserver
-	// processes started; platform 1.6 and earlier cache clusters per process.
-	ReasonRestartRequired = "RestartRequired"
-	// ReasonPodsUnreadable: the platform's apiserver pods could not be listed.
-	ReasonPodsUnreadable = "PodsUnreadable"
-)
-
 // Sources of a probed cluster.
 const (
 	sourceSpec       = "Spec"
@@ -115,12 +101,12 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: ReasonPodsUnreadable,
+		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonPodsUnreadable,
 			Message: "apiServerPodSelector is not valid: " + err.Error()}}
 	}
 	var pods corev1.PodList
 	if err := c.Reader.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: ReasonPodsUnreadable,
+		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonPodsUnreadable,
 			Message: fmt.Sprintf("the platform's apiserver pods (%s) cannot be listed: %v", selector, err)}}
 	}
 	var out []check.Finding
@@ -150,11 +136,11 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 		msg := fmt.Sprintf("cluster %s changed at %s, after these apiserver pods started: %s; on platform 1.6 and earlier they keep the old configuration until every apiserver process is restarted",
 			ct.name, ct.updated.UTC().Format(time.RFC3339), strings.Join(stale, ", "))
 		if rel.Line != release.Line16 {
-			out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, "", ReasonRestartRequired,
+			out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, "", v1alpha1.ReasonRestartRequired,
 				msg+fmt.Sprintf(" (the release line is unknown: %s; from 1.7 no restart is needed)", rel.Evidence)))
 			continue
 		}
-		out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, code.Number, ReasonRestartRequired, code.Predicted(msg)))
+		out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, code.Number, v1alpha1.ReasonRestartRequired, code.Predicted(msg)))
 	}
 	return out
 }
@@ -215,11 +201,11 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		name := "cluster/" + ct.name
 		if len(ct.apiServers) == 0 {
 			failed = append(failed, ct.name+": no API servers")
-			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityError, code.Number, clusterprobe.ReasonNoAPIServers,
+			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityError, code.Number, v1alpha1.ReasonNoAPIServers,
 				code.Message(fmt.Sprintf("cluster %s has no API server configured", ct.name))))
 		}
 		if len(ct.creds.CA) == 0 {
-			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityWarning, "", ReasonTLSNotVerified,
+			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityWarning, "", v1alpha1.ReasonTLSNotVerified,
 				fmt.Sprintf("cluster %s has no CA (ca.crt / ca_data): the platform connects without verifying its API servers' certificates", ct.name)))
 		}
 		if exp := ct.creds.ClientCertNotAfter(); exp != nil && expiresWithin(*exp, now, window) {
@@ -268,7 +254,7 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 }
 
 func expiring(code errorcodes.Code, check, what string, exp time.Time) check.Finding {
-	return finding(check, v1alpha1.SeverityWarning, code.Number, ReasonCertificateExpiring,
+	return finding(check, v1alpha1.SeverityWarning, code.Number, v1alpha1.ReasonCertificateExpiring,
 		code.Predicted(fmt.Sprintf("%s expires on %s: the platform will fail to reach the cluster then", what, exp.UTC().Format(time.RFC3339))))
 }
 

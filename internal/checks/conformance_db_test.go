@@ -91,7 +91,7 @@ func TestPOOL01_PoolEmpty17Plus(t *testing.T) {
 				_, err = p.Instances(plan, 2, false, "policy")
 				must0(t, err)
 			})
-			expectVerdict(t, r, check.Fail, ReasonPoolEmpty, "4313022")
+			expectVerdict(t, r, check.Fail, v1alpha1.ReasonPoolEmpty, "4313022")
 			r = poolOnLine(t, line, func(p *mariadb.Platform, plan string) {
 				_, err := p.Instances(plan, 1, false, "fifo")
 				must0(t, err)
@@ -109,7 +109,7 @@ func TestPOOL02_PoolEmpty16(t *testing.T) {
 		must0(t, p.Allocate(ids[0]))
 		must0(t, p.Allocate(ids[1]))
 	})
-	expectVerdict(t, r, check.Fail, ReasonPoolEmpty, "4313022")
+	expectVerdict(t, r, check.Fail, v1alpha1.ReasonPoolEmpty, "4313022")
 	r = poolOnLine(t, mariadb.Release16, func(p *mariadb.Platform, plan string) {
 		_, err := p.Instances(plan, 1, false, "")
 		must0(t, err)

@@ -110,7 +110,7 @@ func codesOf(r check.Result) string {
 func TestICS01_JobMissing16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
 		r := InitialClusterState{Reader: jobReader(t)}.Check(context.Background(), jobTarget(det))
-		expectVerdict(t, r, check.Fail, ReasonJobMissing, "4313021")
+		expectVerdict(t, r, check.Fail, v1alpha1.ReasonJobMissing, "4313021")
 	})
 }
 
@@ -118,7 +118,7 @@ func TestICS01_JobMissing16(t *testing.T) {
 func TestICS02_JobFailed16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
 		r := InitialClusterState{Reader: jobReader(t, cond(batchv1.JobFailed))}.Check(context.Background(), jobTarget(det))
-		expectVerdict(t, r, check.Fail, ReasonJobFailed, "4313021")
+		expectVerdict(t, r, check.Fail, v1alpha1.ReasonJobFailed, "4313021")
 		if !strings.Contains(r.Message, "BackoffLimitExceeded") {
 			t.Errorf("message %q", r.Message)
 		}
@@ -129,7 +129,7 @@ func TestICS02_JobFailed16(t *testing.T) {
 func TestICS03_JobRunning16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
 		r := InitialClusterState{Reader: jobReader(t, batchv1.JobCondition{})}.Check(context.Background(), jobTarget(det))
-		expectVerdict(t, r, check.Unknown, ReasonJobRunning, "")
+		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonJobRunning, "")
 	})
 }
 
@@ -197,7 +197,7 @@ func TestICS11_NodeStateDiff17Plus(t *testing.T) {
 func TestICS13_UnknownReleaseClaimsNothing(t *testing.T) {
 	for _, reader := range []client.Reader{jobReader(t), jobReader(t, cond(batchv1.JobFailed))} {
 		r := InitialClusterState{Reader: reader}.Check(context.Background(), jobTarget(unknown))
-		expectVerdict(t, r, check.Unknown, ReasonReleaseLineUnknown, "")
+		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonReleaseLineUnknown, "")
 		if !strings.Contains(r.Message, "no platform database is configured") {
 			t.Errorf("message %q lacks the evidence", r.Message)
 		}
@@ -208,7 +208,7 @@ func TestICS13_UnknownReleaseClaimsNothing(t *testing.T) {
 func TestICS15_NodeStateNeedsWorkloadsDatabase17Plus(t *testing.T) {
 	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
 		r := InitialClusterState{Reader: jobReader(t)}.Check(context.Background(), jobTarget(det))
-		expectVerdict(t, r, check.Unknown, ReasonNodeStateUnreadable, "")
+		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonNodeStateUnreadable, "")
 	})
 }
 
@@ -229,7 +229,7 @@ func TestCLU13_RestartRequired16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
 		targets, reader, sel := restartTarget(det)
 		fs := ClusterReachability{Reader: reader}.restartFindings(context.Background(), "blueking", sel, targets, det)
-		if len(fs) != 1 || fs[0].Code != "4313021" || fs[0].Severity != v1alpha1.SeverityWarning || fs[0].Reason != ReasonRestartRequired ||
+		if len(fs) != 1 || fs[0].Code != "4313021" || fs[0].Severity != v1alpha1.SeverityWarning || fs[0].Reason != v1alpha1.ReasonRestartRequired ||
 			!strings.Contains(fs[0].Message, "bkpaas3-apiserver-web-0") || strings.Contains(fs[0].Message, "unknown") {
 			t.Fatalf("findings %+v", fs)
 		}
@@ -260,10 +260,10 @@ func TestCLU15_RestartRequiredUnknownRelease(t *testing.T) {
 // line: the platform lists the cluster's Nodes through it and wraps any exception in
 // GetClusterEgressInfoError.
 func TestCLU01_ProbeFailuresAre4313021(t *testing.T) {
-	for _, reason := range []string{clusterprobe.ReasonDNSError, clusterprobe.ReasonConnectionRefused, clusterprobe.ReasonConnectionFailed,
-		clusterprobe.ReasonTimeout, clusterprobe.ReasonTLSUnknownAuthority, clusterprobe.ReasonTLSHostnameMismatch,
-		clusterprobe.ReasonCertificateExpired, clusterprobe.ReasonUnauthorized, clusterprobe.ReasonForbidden,
-		clusterprobe.ReasonServerError, clusterprobe.ReasonInvalidCredentials} {
+	for _, reason := range []string{v1alpha1.ReasonDNSError, v1alpha1.ReasonConnectionRefused, v1alpha1.ReasonConnectionFailed,
+		v1alpha1.ReasonTimeout, v1alpha1.ReasonTLSUnknownAuthority, v1alpha1.ReasonTLSHostnameMismatch,
+		v1alpha1.ReasonCertificateExpired, v1alpha1.ReasonUnauthorized, v1alpha1.ReasonForbidden,
+		v1alpha1.ReasonServerError, v1alpha1.ReasonInvalidCredentials} {
 		onLines(t, mariadb.Lines, func(t *testing.T, det release.Detection) {
 			ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
 			res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
@@ -278,7 +278,7 @@ func TestCLU02_NoAPIServers(t *testing.T) {
 	ct := &clusterTarget{name: "default-main", creds: clusterprobe.Credentials{CA: []byte("x")}}
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	judgeClusters(&res, []*clusterTarget{ct}, nil, time.Now(), time.Hour)
-	expectVerdict(t, res, check.Fail, clusterprobe.ReasonNoAPIServers, "4313021")
+	expectVerdict(t, res, check.Fail, v1alpha1.ReasonNoAPIServers, "4313021")
 }
 
 // CLU11: no CA is a warning without a code: the platform connects unverified.
@@ -287,7 +287,7 @@ func TestCLU11_TLSNotVerifiedWarns(t *testing.T) {
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], OK: true, Reachable: true}}}, time.Now(), time.Hour)
 	expectVerdict(t, res, check.Pass, v1alpha1.ReasonSucceeded, "")
-	if len(res.Findings) != 1 || res.Findings[0].Reason != ReasonTLSNotVerified || res.Findings[0].Severity != v1alpha1.SeverityWarning {
+	if len(res.Findings) != 1 || res.Findings[0].Reason != v1alpha1.ReasonTLSNotVerified || res.Findings[0].Severity != v1alpha1.SeverityWarning {
 		t.Fatalf("findings %+v", res.Findings)
 	}
 }
@@ -299,14 +299,14 @@ func TestCLU12_CertificateExpiringWarns(t *testing.T) {
 	ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], OK: true, Reachable: true, Verified: true, ServingNotAfter: &soon}}}, now, 24*time.Hour)
-	if len(res.Findings) != 1 || res.Findings[0].Reason != ReasonCertificateExpiring || res.Findings[0].Code != "4313021" || res.Status != check.Pass {
+	if len(res.Findings) != 1 || res.Findings[0].Reason != v1alpha1.ReasonCertificateExpiring || res.Findings[0].Code != "4313021" || res.Status != check.Pass {
 		t.Fatalf("%s findings %+v", res.Status, res.Findings)
 	}
 }
 
 // CLU16: what paasdiag could not find out claims no code.
 func TestCLU16_UnknownReasonsClaimNoCode(t *testing.T) {
-	for _, reason := range []string{ReasonPodsUnreadable, ReasonDecryptionFailed, "InvalidDSN", "DatabaseUnreachable", "AccessDenied",
+	for _, reason := range []string{v1alpha1.ReasonPodsUnreadable, v1alpha1.ReasonDecryptionFailed, "InvalidDSN", "DatabaseUnreachable", "AccessDenied",
 		"DatabaseNotFound", "Timeout", "DatabaseError", "SchemaUnrecognized"} {
 		ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
 		res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded,
@@ -319,7 +319,7 @@ func TestCLU16_UnknownReasonsClaimNoCode(t *testing.T) {
 // ICS05: up to 1.6, a succeeded Job whose state no node carries is 4313021.
 func TestICS05_StateMissing16(t *testing.T) {
 	f := judgeLabels("Job x", "default-main", clusterprobe.Result{Nodes: []string{"n1", "n2"}, NodesIgnored: 1})
-	if f == nil || f.Severity != v1alpha1.SeverityError || f.Code != "4313021" || f.Reason != ReasonStateMissing || !strings.Contains(f.Message, "none of the 2 node(s)") {
+	if f == nil || f.Severity != v1alpha1.SeverityError || f.Code != "4313021" || f.Reason != v1alpha1.ReasonStateMissing || !strings.Contains(f.Message, "none of the 2 node(s)") {
 		t.Fatalf("%+v", f)
 	}
 	if f := judgeLabels("Job x", "default-main", clusterprobe.Result{NodesIgnored: 3}); f != nil {
@@ -330,7 +330,7 @@ func TestICS05_StateMissing16(t *testing.T) {
 // ICS06: up to 1.6, nodes without the label that joined later are a warning.
 func TestICS06_StatePartial16(t *testing.T) {
 	f := judgeLabels("Job x", "default-main", clusterprobe.Result{Nodes: []string{"n1", "n2", "n3"}, NodesWithState: 2})
-	if f == nil || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Reason != ReasonStatePartial || !strings.Contains(f.Message, "1 of 3 node(s)") {
+	if f == nil || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Reason != v1alpha1.ReasonStatePartial || !strings.Contains(f.Message, "1 of 3 node(s)") {
 		t.Fatalf("%+v", f)
 	}
 	if f := judgeLabels("Job x", "default-main", clusterprobe.Result{Nodes: []string{"n1"}, NodesWithState: 1}); f != nil {
@@ -341,7 +341,7 @@ func TestICS06_StatePartial16(t *testing.T) {
 // ICS07: nodes that cannot be read are Unknown, without a code.
 func TestICS07_NodesUnreadable(t *testing.T) {
 	probed, f := readNodes(context.Background(), &clusterTarget{name: "default-main"})
-	if probed != nil || f.Severity != v1alpha1.SeverityUnknown || f.Reason != ReasonNodesUnreadable || f.Code != "" {
+	if probed != nil || f.Severity != v1alpha1.SeverityUnknown || f.Reason != v1alpha1.ReasonNodesUnreadable || f.Code != "" {
 		t.Fatalf("%v %+v", probed, f)
 	}
 }
@@ -353,7 +353,7 @@ func TestICS10_NodeStateInSync17Plus(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 	f := judgeNodeState("default-main", st, true, []string{"n1", "n2", "n3"})
-	if f == nil || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Reason != ReasonNodeStateNotSynced || !strings.Contains(f.Message, "eng-cstate-0a1b2c3d-2") {
+	if f == nil || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Reason != v1alpha1.ReasonNodeStateNotSynced || !strings.Contains(f.Message, "eng-cstate-0a1b2c3d-2") {
 		t.Fatalf("%+v", f)
 	}
 }
@@ -369,7 +369,7 @@ func TestICS12_NeverSynced17Plus(t *testing.T) {
 func TestICS14_JobUnreadable16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
 		r := InitialClusterState{Reader: failingReader{}}.Check(context.Background(), jobTarget(det))
-		expectVerdict(t, r, check.Unknown, ReasonJobUnreadable, "")
+		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonJobUnreadable, "")
 	})
 }
 
@@ -410,7 +410,7 @@ func workerTarget() (check.Target, client.Reader) {
 func TestWL01_ForbiddenInWorkerLogs(t *testing.T) {
 	target, reader := workerTarget()
 	r := WorkerLogs{Reader: reader, Logs: logs{"worker-0": "INFO ok\nERROR Can not get app cluster egress info\nReason: Forbidden\n"}}.Check(context.Background(), target)
-	expectVerdict(t, r, check.Fail, ReasonForbiddenInWorkerLogs, "4313021")
+	expectVerdict(t, r, check.Fail, v1alpha1.ReasonForbiddenInWorkerLogs, "4313021")
 	r = WorkerLogs{Reader: reader, Logs: logs{"worker-0": "INFO all well\n"}}.Check(context.Background(), target)
 	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
 }
@@ -419,10 +419,10 @@ func TestWL01_ForbiddenInWorkerLogs(t *testing.T) {
 func TestWL02_UnreadableLogsClaimNoCode(t *testing.T) {
 	target, reader := workerTarget()
 	r := WorkerLogs{Reader: reader, Logs: logs{}}.Check(context.Background(), target)
-	expectVerdict(t, r, check.Unknown, ReasonLogsUnreadable, "")
+	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonLogsUnreadable, "")
 	target.Diagnosis.Spec.WorkerLogs.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "none"}}
 	r = WorkerLogs{Reader: reader, Logs: logs{}}.Check(context.Background(), target)
-	expectVerdict(t, r, check.Unknown, ReasonNoWorkerPods, "")
+	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonNoWorkerPods, "")
 }
 
 // POOL03: fewer available instances than minAvailable is a warning that predicts
@@ -432,7 +432,7 @@ func TestPOOL03_PoolLowWarns(t *testing.T) {
 	if r.Status != check.Pass {
 		t.Fatalf("%s/%s", r.Status, r.Reason)
 	}
-	if len(r.Findings) != 1 || r.Findings[0].Reason != ReasonPoolLow || r.Findings[0].Severity != v1alpha1.SeverityWarning || r.Findings[0].Code != "4313022" {
+	if len(r.Findings) != 1 || r.Findings[0].Reason != v1alpha1.ReasonPoolLow || r.Findings[0].Severity != v1alpha1.SeverityWarning || r.Findings[0].Code != "4313022" {
 		t.Fatalf("%+v", r.Findings)
 	}
 }
@@ -442,7 +442,7 @@ func TestPOOL04_OrphanedInstancesWarn(t *testing.T) {
 	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{plan("redis", "0shared", 1, 0, 1)},
 		Orphans: []platformdb.Orphans{{PlanID: "gone", Unallocated: 2, Total: 2}}}, &v1alpha1.InstancePoolsCheck{})
 	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
-	if len(r.Findings) != 1 || r.Findings[0].Reason != ReasonOrphanedInstances || r.Findings[0].Severity != v1alpha1.SeverityWarning {
+	if len(r.Findings) != 1 || r.Findings[0].Reason != v1alpha1.ReasonOrphanedInstances || r.Findings[0].Severity != v1alpha1.SeverityWarning {
 		t.Fatalf("%+v", r.Findings)
 	}
 }
@@ -461,7 +461,7 @@ func TestPOOL05_OnlyPoolProvidersJudged(t *testing.T) {
 func TestPOOL06_UnknownReasonsClaimNoCode(t *testing.T) {
 	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{plan("redis", "0shared", 1, 0, 1)}},
 		&v1alpha1.InstancePoolsCheck{Plans: []v1alpha1.PlanReference{{Service: "redis", Plan: "gone"}}})
-	expectVerdict(t, r, check.Unknown, ReasonPlanNotFound, "")
-	r = databaseUnknown(&platformdb.Error{Reason: platformdb.ReasonDatabaseUnreachable, Message: "down"}, "db")
-	expectVerdict(t, r, check.Unknown, platformdb.ReasonDatabaseUnreachable, "")
+	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonPlanNotFound, "")
+	r = databaseUnknown(&platformdb.Error{Reason: v1alpha1.ReasonDatabaseUnreachable, Message: "down"}, "db")
+	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonDatabaseUnreachable, "")
 }

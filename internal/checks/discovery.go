@@ -16,11 +16,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
-// ReasonDecryptionFailed: a discovered cluster's stored credentials could not be
-// decrypted with the configured key. The platform, with its own key, may well succeed,
-// so this claims no code.
-const ReasonDecryptionFailed = "DecryptionFailed"
-
 // discoverClusters reads the app clusters configured in the platform's workloads
 // database and decrypts their credentials. Clusters whose credentials cannot be read
 // are left out, each with an Unknown finding.
@@ -34,7 +29,7 @@ func discoverClusters(ctx context.Context, t check.Target, databases *platformdb
 	}
 	decrypter, err := bkcrypt.New(key)
 	if err != nil {
-		return nil, nil, &platformdb.Error{Reason: ReasonDecryptionFailed, Message: "the encryption key cannot be used: " + err.Error()}
+		return nil, nil, &platformdb.Error{Reason: v1alpha1.ReasonDecryptionFailed, Message: "the encryption key cannot be used: " + err.Error()}
 	}
 	conn, err := databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "workloads", dsn, spec.Timeout.Duration)
 	if err != nil {
@@ -54,7 +49,7 @@ func discoverClusters(ctx context.Context, t check.Target, databases *platformdb
 	for _, row := range rows {
 		creds, err := decryptCredentials(decrypter, row)
 		if err != nil {
-			findings = append(findings, finding("cluster/"+row.Name, v1alpha1.SeverityUnknown, "", ReasonDecryptionFailed,
+			findings = append(findings, finding("cluster/"+row.Name, v1alpha1.SeverityUnknown, "", v1alpha1.ReasonDecryptionFailed,
 				fmt.Sprintf("the stored credentials of cluster %s cannot be read: %s", row.Name, err)))
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 func unknownFinding(name string, err error) check.Finding {
 	var dbErr *platformdb.Error
 	if !errors.As(err, &dbErr) {
-		dbErr = &platformdb.Error{Reason: platformdb.ReasonDatabaseError, Message: err.Error()}
+		dbErr = &platformdb.Error{Reason: v1alpha1.ReasonDatabaseError, Message: err.Error()}
 	}
 	return check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: dbErr.Reason, Message: dbErr.Message}
 }

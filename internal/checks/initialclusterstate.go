@@ -23,31 +23,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
-// Reasons of the initial cluster state check.
-const (
-	ReasonJobMissing    = "JobMissing"
-	ReasonJobFailed     = "JobFailed"
-	ReasonJobRunning    = "JobRunning"
-	ReasonJobUnreadable = "JobUnreadable"
-	// ReasonStateMissing: the Job succeeded but the nodes carry no eng-cstate-* label:
-	// it logs and swallows its errors, so success proves nothing.
-	ReasonStateMissing = "StateMissing"
-	// ReasonStatePartial: some nodes lack the label (added after the Job ran).
-	ReasonStatePartial = "StatePartial"
-	// ReasonNodesUnreadable: no API server of a cluster answered, so the labels could
-	// not be checked; ClusterReachable says why.
-	ReasonNodesUnreadable = "NodesUnreadable"
-	// ReasonNodeStateNotSynced (1.7+): the newest node state the platform recorded for a
-	// cluster does not list the nodes the cluster has now. The platform raises no code
-	// for it; apps bound to fixed nodes are scheduled on the recorded ones.
-	ReasonNodeStateNotSynced = "NodeStateNotSynced"
-	// ReasonNodeStateUnreadable (1.7+): the recorded node state could not be read.
-	ReasonNodeStateUnreadable = "NodeStateUnreadable"
-	// ReasonReleaseLineUnknown: the platform's release line is unknown, and what this
-	// check judges depends on it (the Job up to 1.6, the node state from 1.7).
-	ReasonReleaseLineUnknown = "ReleaseLineUnknown"
-)
-
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list
 
 // InitialClusterState is step 2 of the 4313021 procedure: the bkpaas3 release's Helm
@@ -86,8 +61,8 @@ func (c InitialClusterState) Check(ctx context.Context, t check.Target) check.Re
 	}
 	msg := fmt.Sprintf("the platform's release line is unknown (%s): up to 1.6 this check judges the Job, from 1.7 the recorded node state, so it claims nothing; configure platformDatabase.workloadsDSNSecretRef with SELECT on django_migrations",
 		t.Release.Evidence)
-	return check.Result{Status: check.Unknown, Reason: ReasonReleaseLineUnknown, Message: msg,
-		Findings: []check.Finding{{Check: "release", Severity: v1alpha1.SeverityUnknown, Reason: ReasonReleaseLineUnknown, Message: msg}}}
+	return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonReleaseLineUnknown, Message: msg,
+		Findings: []check.Finding{{Check: "release", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonReleaseLineUnknown, Message: msg}}}
 }
 
 // checkJob judges the Helm hook Job (platform 1.6 and earlier).
@@ -106,7 +81,7 @@ func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check
 		switch cond.Type {
 		case batchv1.JobFailed:
 			msg := code.Message(fmt.Sprintf("%s failed (%s: %s); run helm upgrade of the bkpaas3 release to run it again", what, cond.Reason, cond.Message))
-			return failed(name, ReasonJobFailed, msg, code)
+			return failed(name, v1alpha1.ReasonJobFailed, msg, code)
 		case batchv1.JobComplete:
 			if !cfg.VerifyNodeLabels {
 				return check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Message: what + " succeeded"}
@@ -115,8 +90,8 @@ func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check
 		}
 	}
 	msg := fmt.Sprintf("%s has not finished yet (%d active, %d failed pod(s))", what, job.Status.Active, job.Status.Failed)
-	return check.Result{Status: check.Unknown, Reason: ReasonJobRunning, Message: msg,
-		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonJobRunning, Message: msg}}}
+	return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonJobRunning, Message: msg,
+		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonJobRunning, Message: msg}}}
 }
 
 // findJob gets the Job by name, or the newest Job the selector matches. With no Job,
@@ -133,7 +108,7 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 		err := c.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &job)
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil, what, failed("job/"+name, ReasonJobMissing, code.Message(fmt.Sprintf(
+			return nil, what, failed("job/"+name, v1alpha1.ReasonJobMissing, code.Message(fmt.Sprintf(
 				"%s not found in namespace %s: the bkpaas3 release's hook has not run, or its Job was deleted; run helm upgrade of the release", what, namespace)), code)
 		case err != nil:
 			return nil, what, unreadable("job/"+name, fmt.Sprintf("%s cannot be read: %v", what, err))
@@ -149,7 +124,7 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 		return nil, "", unreadable("job", fmt.Sprintf("Jobs matching %s cannot be listed: %v", selector, err))
 	}
 	if len(jobs.Items) == 0 {
-		return nil, "", failed("job", ReasonJobMissing, code.Message(fmt.Sprintf(
+		return nil, "", failed("job", v1alpha1.ReasonJobMissing, code.Message(fmt.Sprintf(
 			"no Job in namespace %s matches %s: the bkpaas3 release's hook has not run; run helm upgrade of the release", namespace, selector)), code)
 	}
 	sort.Slice(jobs.Items, func(i, j int) bool {
@@ -180,7 +155,7 @@ func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Targe
 	}
 	switch {
 	case len(missing) > 0:
-		res.Status, res.Reason = check.Fail, ReasonStateMissing
+		res.Status, res.Reason = check.Fail, v1alpha1.ReasonStateMissing
 		res.Message = code.Message(fmt.Sprintf("%s succeeded but wrote no state on cluster(s) %s", what, strings.Join(missing, ", ")))
 	case hasUnknown(res.Findings):
 		f := first(res.Findings, v1alpha1.SeverityUnknown)
@@ -200,11 +175,11 @@ func judgeLabels(what, cluster string, probed clusterprobe.Result) *check.Findin
 	name := "cluster/" + cluster + "/nodes"
 	switch {
 	case len(probed.Nodes) > 0 && probed.NodesWithState == 0:
-		return &check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonStateMissing,
+		return &check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: v1alpha1.ReasonStateMissing,
 			Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s carries an %s* label (masters left out, as the Job leaves them): the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
 				what, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix))}
 	case probed.NodesWithState < len(probed.Nodes):
-		return &check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: ReasonStatePartial,
+		return &check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: v1alpha1.ReasonStatePartial,
 			Message: fmt.Sprintf("%d of %d node(s) of cluster %s carry no %s* label: they joined after the Job ran (masters left out, as the Job leaves them)", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix)}
 	}
 	return nil
@@ -221,7 +196,7 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 	if len(joined) == 0 && len(left) == 0 {
 		return nil
 	}
-	return &check.Finding{Check: "cluster/" + cluster + "/nodestate", Severity: v1alpha1.SeverityWarning, Reason: ReasonNodeStateNotSynced,
+	return &check.Finding{Check: "cluster/" + cluster + "/nodestate", Severity: v1alpha1.SeverityWarning, Reason: v1alpha1.ReasonNodeStateNotSynced,
 		Message: fmt.Sprintf("the node state of cluster %s has not been synced since %s (%s): %s; sync the cluster's nodes in the admin console (plat_mgt: clusters, sync nodes)",
 			cluster, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))}
 }
@@ -229,7 +204,7 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 // readNodes lists a cluster's Nodes through its first API server that answers; with
 // none, it returns the Unknown finding to report.
 func readNodes(ctx context.Context, ct *clusterTarget) (*clusterprobe.Result, check.Finding) {
-	last := clusterprobe.Result{Reason: clusterprobe.ReasonNoAPIServers}
+	last := clusterprobe.Result{Reason: v1alpha1.ReasonNoAPIServers}
 	now := time.Now()
 	for _, server := range ct.apiServers {
 		last = clusterprobe.Probe(ctx, server, ct.creds, now)
@@ -237,7 +212,7 @@ func readNodes(ctx context.Context, ct *clusterTarget) (*clusterprobe.Result, ch
 			return &last, check.Finding{}
 		}
 	}
-	return nil, check.Finding{Check: "cluster/" + ct.name + "/nodes", Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodesUnreadable,
+	return nil, check.Finding{Check: "cluster/" + ct.name + "/nodes", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodesUnreadable,
 		Message: fmt.Sprintf("the nodes of cluster %s cannot be read (%s), see ClusterReachable", ct.name, last.Reason)}
 }
 
@@ -250,8 +225,8 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 	db := spec.PlatformDatabase
 	if db == nil || db.WorkloadsDSNSecretRef == nil {
 		msg := "on platform 1.7+ the initial cluster state Job is not used; comparing the recorded node state needs platformDatabase.workloadsDSNSecretRef"
-		return check.Result{Status: check.Unknown, Reason: ReasonNodeStateUnreadable, Message: msg,
-			Findings: []check.Finding{{Check: "nodestate", Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodeStateUnreadable, Message: msg}}}
+		return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonNodeStateUnreadable, Message: msg,
+			Findings: []check.Finding{{Check: "nodestate", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodeStateUnreadable, Message: msg}}}
 	}
 	ref := db.WorkloadsDSNSecretRef
 	conn, err := c.Databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "workloads", string(t.Secrets[ref.Name][ref.Key]), spec.Timeout.Duration)
@@ -276,7 +251,7 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 			continue
 		}
 		if probed.NodesTruncated {
-			res.Findings = append(res.Findings, check.Finding{Check: "cluster/" + ct.name + "/nodestate", Severity: v1alpha1.SeverityUnknown, Reason: ReasonNodesUnreadable,
+			res.Findings = append(res.Findings, check.Finding{Check: "cluster/" + ct.name + "/nodestate", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodesUnreadable,
 				Message: fmt.Sprintf("cluster %s has more nodes than paasdiag reads (%d): its node state is not compared", ct.name, len(probed.Nodes)+probed.NodesIgnored)})
 			continue
 		}
@@ -294,7 +269,7 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 		f := first(res.Findings, v1alpha1.SeverityUnknown)
 		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, "platform 1.7+: "+f.Message
 	case len(stale) > 0:
-		res.Status, res.Reason = check.Pass, ReasonNodeStateNotSynced
+		res.Status, res.Reason = check.Pass, v1alpha1.ReasonNodeStateNotSynced
 		res.Message = fmt.Sprintf("platform 1.7+: the recorded node state of cluster(s) %s is not in sync with their nodes (no error code; the Job is not used from 1.7)", strings.Join(stale, ", "))
 	default:
 		res.Status, res.Reason = check.Pass, v1alpha1.ReasonSucceeded
@@ -351,6 +326,6 @@ func failed(name, reason, message string, code errorcodes.Code) check.Result {
 }
 
 func unreadable(name, message string) check.Result {
-	return check.Result{Status: check.Unknown, Reason: ReasonJobUnreadable, Message: message,
-		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonJobUnreadable, Message: message}}}
+	return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonJobUnreadable, Message: message,
+		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonJobUnreadable, Message: message}}}
 }

@@ -16,18 +16,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
-// ReasonPoolEmpty: a plan has no available pre-created instance (4313022).
-const ReasonPoolEmpty = "PoolEmpty"
-
-// ReasonPoolLow: a plan has fewer available instances than minAvailable (a warning).
-const ReasonPoolLow = "PoolLow"
-
-// ReasonOrphanedInstances: instances belong to a plan that no longer exists (a warning).
-const ReasonOrphanedInstances = "OrphanedInstances"
-
-// ReasonPlanNotFound: a plan the spec lists is not in the database.
-const ReasonPlanNotFound = "PlanNotFound"
-
 // poolProvider is the provider of add-on services backed by pre-created instances.
 const poolProvider = "pool"
 
@@ -94,7 +82,7 @@ func hiddenColumns(schema platformdb.PoolSchema, rel release.Detection) error {
 	if len(hidden) == 0 {
 		return nil
 	}
-	return &platformdb.Error{Reason: platformdb.ReasonSchemaUnrecognized, Message: fmt.Sprintf(
+	return &platformdb.Error{Reason: v1alpha1.ReasonSchemaUnrecognized, Message: fmt.Sprintf(
 		"the database has the migrations that add %s, but the user cannot see them: grant them (config/samples/readonly-grant.sql), or pools would be counted as on 1.6",
 		strings.Join(hidden, " and "))}
 }
@@ -125,13 +113,13 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 			empty = append(empty, name)
 			res.Findings = append(res.Findings, check.Finding{
 				Check: "pool/" + name, Severity: v1alpha1.SeverityError, Code: code.Number,
-				Reason: ReasonPoolEmpty, Message: code.Message(detail),
+				Reason: v1alpha1.ReasonPoolEmpty, Message: code.Message(detail),
 			})
 		case p.Available < minAvailable:
 			low = append(low, name)
 			res.Findings = append(res.Findings, check.Finding{
 				Check: "pool/" + name, Severity: v1alpha1.SeverityWarning, Code: code.Number,
-				Reason:  ReasonPoolLow,
+				Reason:  v1alpha1.ReasonPoolLow,
 				Message: code.Predicted(fmt.Sprintf("%s, fewer than minAvailable %d: the pool is about to run dry", detail, minAvailable)),
 			})
 		}
@@ -142,7 +130,7 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 			plan = "plan id " + o.PlanID + ", which no longer exists"
 		}
 		res.Findings = append(res.Findings, check.Finding{
-			Check: "pool/orphaned/" + o.PlanID, Severity: v1alpha1.SeverityWarning, Reason: ReasonOrphanedInstances,
+			Check: "pool/orphaned/" + o.PlanID, Severity: v1alpha1.SeverityWarning, Reason: v1alpha1.ReasonOrphanedInstances,
 			Message: fmt.Sprintf("%d pre-created instance(s) (%d unallocated) belong to %s: no app can get them", o.Total, o.Unallocated, plan),
 		})
 	}
@@ -150,10 +138,10 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 	summary := fmt.Sprintf("%d plan(s) checked (schema: %s)", len(plans), report.Schema.Name())
 	switch {
 	case len(empty) > 0:
-		res.Status, res.Reason = check.Fail, ReasonPoolEmpty
+		res.Status, res.Reason = check.Fail, v1alpha1.ReasonPoolEmpty
 		res.Message = code.Message(fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", ")))
 	case hasUnknown(res.Findings):
-		res.Status, res.Reason = check.Unknown, ReasonPlanNotFound
+		res.Status, res.Reason = check.Unknown, v1alpha1.ReasonPlanNotFound
 		res.Message = summary + "; a plan the spec lists is not in the database"
 	case len(plans) == 0:
 		res.Message = "no active plan of a service whose provider is pool: no pool to run dry"
@@ -195,7 +183,7 @@ func selectPlans(all []platformdb.PlanPool, wanted []v1alpha1.PlanReference) ([]
 				name += "@" + w.Tenant
 			}
 			findings = append(findings, check.Finding{
-				Check: "pool/" + name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonPlanNotFound,
+				Check: "pool/" + name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonPlanNotFound,
 				Message: fmt.Sprintf("plan %s, listed in spec.instancePools.plans, is not in the database", name),
 			})
 		}

@@ -93,7 +93,7 @@ func TestJudgePoolsStatus(t *testing.T) {
 
 func TestDatabaseUnknownClaimsNoCode(t *testing.T) {
 	for _, err := range []error{
-		&platformdb.Error{Reason: platformdb.ReasonDatabaseUnreachable, Message: "database x is unreachable"},
+		&platformdb.Error{Reason: v1alpha1.ReasonDatabaseUnreachable, Message: "database x is unreachable"},
 		errors.New("something odd"),
 	} {
 		r := databaseUnknown(err, "paasdiag@db:3306/bk_paas_ng")

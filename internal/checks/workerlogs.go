@@ -20,16 +20,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
 )
 
-// Reasons of the worker log check.
-const (
-	// ReasonForbiddenInWorkerLogs: a worker logged a line matching a 4313021 pattern.
-	ReasonForbiddenInWorkerLogs = "ForbiddenInWorkerLogs"
-	// ReasonNoWorkerPods: no pod matches the selector, so there is nothing to read.
-	ReasonNoWorkerPods = "NoWorkerPods"
-	// ReasonLogsUnreadable: a pod's logs could not be read.
-	ReasonLogsUnreadable = "LogsUnreadable"
-)
-
 const (
 	// maxWorkerPods bounds how many pods one evaluation reads.
 	maxWorkerPods = 20
@@ -100,18 +90,18 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 	cfg := t.Diagnosis.Spec.WorkerLogs
 	patterns, err := compilePatterns(cfg.Patterns)
 	if err != nil {
-		return unknownResult("worker-logs", ReasonLogsUnreadable, err.Error())
+		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, err.Error())
 	}
 	selector, err := metav1.LabelSelectorAsSelector(&cfg.PodSelector)
 	if err != nil {
-		return unknownResult("worker-logs", ReasonLogsUnreadable, "workerLogs.podSelector is not valid: "+err.Error())
+		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, "workerLogs.podSelector is not valid: "+err.Error())
 	}
 	var pods corev1.PodList
 	if err := c.Reader.List(ctx, &pods, client.InNamespace(t.Diagnosis.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-		return unknownResult("worker-logs", ReasonLogsUnreadable, fmt.Sprintf("the worker pods (%s) cannot be listed: %v", selector, err))
+		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, fmt.Sprintf("the worker pods (%s) cannot be listed: %v", selector, err))
 	}
 	if len(pods.Items) == 0 {
-		return unknownResult("worker-logs", ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches workerLogs.podSelector %s", t.Diagnosis.Namespace, selector))
+		return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches workerLogs.podSelector %s", t.Diagnosis.Namespace, selector))
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
 	if len(pods.Items) > maxWorkerPods {
@@ -135,20 +125,20 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since, LimitBytes: &limit}
 		matches, sample, err := c.scan(ctx, t.Diagnosis.Namespace, pod.Name, opts, patterns)
 		if err != nil {
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: ReasonLogsUnreadable,
+			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonLogsUnreadable,
 				Message: fmt.Sprintf("the logs of pod %s cannot be read: %s", pod.Name, redact(err.Error()))})
 			continue
 		}
 		if matches > 0 {
 			dirty = append(dirty, pod.Name)
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: ReasonForbiddenInWorkerLogs,
+			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: v1alpha1.ReasonForbiddenInWorkerLogs,
 				Message: code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s, e.g. %q: check the cluster certificate or token (step 1)",
 					pod.Name, matches, window, quote(redact(sample))))})
 		}
 	}
 	switch {
 	case len(dirty) > 0:
-		res.Status, res.Reason = check.Fail, ReasonForbiddenInWorkerLogs
+		res.Status, res.Reason = check.Fail, v1alpha1.ReasonForbiddenInWorkerLogs
 		res.Message = code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), window, strings.Join(dirty, ", ")))
 	case hasUnknown(res.Findings):
 		f := first(res.Findings, v1alpha1.SeverityUnknown)

@@ -16,23 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// Reasons a probe fails with. Each is a 4313021 finding.
-const (
-	ReasonNoAPIServers        = "NoAPIServers"
-	ReasonInvalidCredentials  = "InvalidCredentials"
-	ReasonDNSError            = "DNSError"
-	ReasonConnectionRefused   = "ConnectionRefused"
-	ReasonConnectionFailed    = "ConnectionFailed"
-	ReasonTimeout             = "Timeout"
-	ReasonTLSUnknownAuthority = "TLSUnknownAuthority"
-	ReasonTLSHostnameMismatch = "TLSHostnameMismatch"
-	ReasonCertificateExpired  = "CertificateExpired"
-	ReasonUnauthorized        = "Unauthorized"
-	ReasonForbidden           = "Forbidden"
-	ReasonNotClusterAdmin     = "NotClusterAdmin"
-	ReasonServerError         = "ServerError"
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 )
 
 // StateLabelPrefix starts the labels the initial cluster state Job puts on every node
@@ -100,11 +85,11 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 	defer func() { res.Latency = time.Since(start) }()
 
 	if exp := creds.ClientCertNotAfter(); exp != nil && now.After(*exp) {
-		return res.fail(ReasonCertificateExpired, fmt.Sprintf("the client certificate expired on %s", exp.UTC().Format(time.RFC3339)))
+		return res.fail(v1alpha1.ReasonCertificateExpired, fmt.Sprintf("the client certificate expired on %s", exp.UTC().Format(time.RFC3339)))
 	}
 	tlsCfg, err := creds.tlsConfig()
 	if err != nil {
-		return res.fail(ReasonInvalidCredentials, err.Error())
+		return res.fail(v1alpha1.ReasonInvalidCredentials, err.Error())
 	}
 	transport := &http.Transport{
 		Proxy:               nil, // the platform talks to its clusters directly
@@ -128,7 +113,7 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 	res.ServerVersion = version.GitVersion
 	res.ServingNotAfter = chainNotAfter(resp.TLS)
 	if resp.StatusCode == http.StatusUnauthorized {
-		return res.fail(ReasonUnauthorized, "GET /version: 401 Unauthorized: the API server does not accept the token or client certificate")
+		return res.fail(v1alpha1.ReasonUnauthorized, "GET /version: 401 Unauthorized: the API server does not accept the token or client certificate")
 	}
 
 	// What the platform does: list every Node (4313021 when it fails) ...
@@ -195,7 +180,7 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 		return res.fail(reason, msg)
 	}
 	if !reviewed.Status.Allowed {
-		return res.fail(ReasonNotClusterAdmin, fmt.Sprintf("%s may list Nodes and Namespaces but is not cluster-admin (may not do everything everywhere); the platform creates and deletes namespaces and applications there", c.whoAmI(ctx)))
+		return res.fail(v1alpha1.ReasonNotClusterAdmin, fmt.Sprintf("%s may list Nodes and Namespaces but is not cluster-admin (may not do everything everywhere); the platform creates and deletes namespaces and applications there", c.whoAmI(ctx)))
 	}
 	res.OK = true
 	return res
@@ -314,12 +299,12 @@ func classifyStatus(r *response, what string) (string, string) {
 	}
 	switch {
 	case r.StatusCode == http.StatusUnauthorized:
-		return ReasonUnauthorized, head + " (the API server does not accept the token or client certificate)"
+		return v1alpha1.ReasonUnauthorized, head + " (the API server does not accept the token or client certificate)"
 	case r.StatusCode == http.StatusForbidden:
 		// The API server's message names the user it saw and the verb and resource.
-		return ReasonForbidden, head
+		return v1alpha1.ReasonForbidden, head
 	default:
-		return ReasonServerError, head
+		return v1alpha1.ReasonServerError, head
 	}
 }
 
@@ -332,19 +317,19 @@ func classifyTransport(ctx context.Context, err error) (string, string) {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &unknownAuthority):
-		return ReasonTLSUnknownAuthority, "the API server's certificate is not signed by the configured CA (ca.crt / ca_data): " + unknownAuthority.Error()
+		return v1alpha1.ReasonTLSUnknownAuthority, "the API server's certificate is not signed by the configured CA (ca.crt / ca_data): " + unknownAuthority.Error()
 	case errors.As(err, &hostname):
-		return ReasonTLSHostnameMismatch, "the API server's certificate is not valid for the host name used: " + hostname.Error()
+		return v1alpha1.ReasonTLSHostnameMismatch, "the API server's certificate is not valid for the host name used: " + hostname.Error()
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return ReasonCertificateExpired, "the API server's certificate has expired or is not yet valid: " + invalid.Error()
+		return v1alpha1.ReasonCertificateExpired, "the API server's certificate has expired or is not yet valid: " + invalid.Error()
 	case errors.As(err, &dnsErr):
-		return ReasonDNSError, fmt.Sprintf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)
+		return v1alpha1.ReasonDNSError, fmt.Sprintf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return ReasonConnectionRefused, "connection refused: nothing listens on the API server's address"
+		return v1alpha1.ReasonConnectionRefused, "connection refused: nothing listens on the API server's address"
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return ReasonTimeout, "the API server did not answer within the timeout"
+		return v1alpha1.ReasonTimeout, "the API server did not answer within the timeout"
 	}
-	return ReasonConnectionFailed, "cannot talk to the API server: " + err.Error()
+	return v1alpha1.ReasonConnectionFailed, "cannot talk to the API server: " + err.Error()
 }
 
 // chainNotAfter is the earliest expiry in the serving chain.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
 )
 
@@ -103,23 +104,23 @@ func TestProbe(t *testing.T) {
 			return c
 		}(), wantOK: true, wantReachable: true},
 		{name: "no CA: connects unverified, as the platform does", creds: Credentials{Token: adminToken}, wantOK: true, wantReachable: true},
-		{name: "may only list nodes", creds: certCreds(t, "bkpaas-nodes", "list-nodes"), wantReason: ReasonForbidden,
+		{name: "may only list nodes", creds: certCreds(t, "bkpaas-nodes", "list-nodes"), wantReason: v1alpha1.ReasonForbidden,
 			wantMessage: `GET /api/v1/namespaces: 403 Forbidden: namespaces is forbidden: User "bkpaas-nodes" cannot list resource "namespaces"`},
 		{name: "may list nodes and namespaces but is not cluster-admin", creds: certCreds(t, "bkpaas-viewer", "list-nodes-namespaces"),
-			wantReachable: true, wantReason: ReasonNotClusterAdmin, wantMessage: `user "bkpaas-viewer" may list Nodes and Namespaces but is not cluster-admin`},
-		{name: "certificate user without permissions", creds: certCreds(t, "bkpaas-nothing"), wantReason: ReasonForbidden,
+			wantReachable: true, wantReason: v1alpha1.ReasonNotClusterAdmin, wantMessage: `user "bkpaas-viewer" may list Nodes and Namespaces but is not cluster-admin`},
+		{name: "certificate user without permissions", creds: certCreds(t, "bkpaas-nothing"), wantReason: v1alpha1.ReasonForbidden,
 			wantMessage: `GET /api/v1/nodes: 403 Forbidden: nodes is forbidden: User "bkpaas-nothing" cannot list resource "nodes" in API group "" at the cluster scope`},
-		{name: "token without permissions", creds: Credentials{CA: app.CA, Token: noneToken}, wantReason: ReasonForbidden,
+		{name: "token without permissions", creds: Credentials{CA: app.CA, Token: noneToken}, wantReason: v1alpha1.ReasonForbidden,
 			wantMessage: `User "system:serviceaccount:kube-system:bkpaas-none" cannot list resource "nodes"`},
-		{name: "token unknown to the server", creds: Credentials{CA: app.CA, Token: "not-a-token-the-server-knows"}, wantReason: ReasonUnauthorized},
-		{name: "wrong CA", creds: Credentials{CA: wrongCA, Token: adminToken}, wantReason: ReasonTLSUnknownAuthority},
+		{name: "token unknown to the server", creds: Credentials{CA: app.CA, Token: "not-a-token-the-server-knows"}, wantReason: v1alpha1.ReasonUnauthorized},
+		{name: "wrong CA", creds: Credentials{CA: wrongCA, Token: adminToken}, wantReason: v1alpha1.ReasonTLSUnknownAuthority},
 		{name: "serving certificate for another host name", creds: Credentials{CA: app.CA, Token: adminToken, ServerName: "apiserver.other.example"},
-			wantReason: ReasonTLSHostnameMismatch, wantMessage: "apiserver.other.example"},
-		{name: "expired client certificate", creds: Credentials{CA: app.CA, ClientCert: expiredCert, ClientKey: expiredKey}, wantReason: ReasonCertificateExpired, wantMessage: "client certificate expired on"},
-		{name: "certificate without its key", creds: Credentials{CA: app.CA, ClientCert: strayCert}, wantReason: ReasonInvalidCredentials},
-		{name: "closed port", creds: Credentials{CA: app.CA, Token: adminToken}, url: closed, wantReason: ReasonConnectionRefused},
-		{name: "no such host", creds: Credentials{CA: app.CA, Token: adminToken}, url: "https://no-such-apiserver.invalid:6443", wantReason: ReasonDNSError},
-		{name: "a listener that never answers", creds: Credentials{CA: app.CA, Token: adminToken}, url: silent, wantReason: ReasonTimeout},
+			wantReason: v1alpha1.ReasonTLSHostnameMismatch, wantMessage: "apiserver.other.example"},
+		{name: "expired client certificate", creds: Credentials{CA: app.CA, ClientCert: expiredCert, ClientKey: expiredKey}, wantReason: v1alpha1.ReasonCertificateExpired, wantMessage: "client certificate expired on"},
+		{name: "certificate without its key", creds: Credentials{CA: app.CA, ClientCert: strayCert}, wantReason: v1alpha1.ReasonInvalidCredentials},
+		{name: "closed port", creds: Credentials{CA: app.CA, Token: adminToken}, url: closed, wantReason: v1alpha1.ReasonConnectionRefused},
+		{name: "no such host", creds: Credentials{CA: app.CA, Token: adminToken}, url: "https://no-such-apiserver.invalid:6443", wantReason: v1alpha1.ReasonDNSError},
+		{name: "a listener that never answers", creds: Credentials{CA: app.CA, Token: adminToken}, url: silent, wantReason: v1alpha1.ReasonTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func TestProbeOfAHungServerEndsWithItsContext(t *testing.T) {
 	case r := <-done:
 		// The probe's clock starts a little after the deadline's: allow for it; what is
 		// checked is that it waited for the deadline rather than failing at once.
-		if r.Reason != ReasonTimeout || r.Latency < 250*time.Millisecond {
+		if r.Reason != v1alpha1.ReasonTimeout || r.Latency < 250*time.Millisecond {
 			t.Errorf("reason %s after %v; want Timeout after the 300ms deadline", r.Reason, r.Latency)
 		}
 	case <-time.After(time.Minute):

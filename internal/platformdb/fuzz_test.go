@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 )
 
 // FuzzParseDSN: whatever a Secret holds, parsing never panics, and a failure never
@@ -28,7 +30,7 @@ func FuzzParseDSN(f *testing.F) {
 			return
 		}
 		var e *Error
-		if !errors.As(err, &e) || e.Reason != ReasonInvalidDSN {
+		if !errors.As(err, &e) || e.Reason != v1alpha1.ReasonInvalidDSN {
 			t.Fatalf("error %v is not InvalidDSN", err)
 		}
 		if strings.Contains(full, password) && strings.Contains(e.Message, password) {

@@ -19,18 +19,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"k8s.io/apimachinery/pkg/types"
-)
 
-// Reasons for a database that could not be read. They are condition reasons, so an
-// Unknown condition says why paasdiag could not find out.
-const (
-	ReasonInvalidDSN          = "InvalidDSN"
-	ReasonDatabaseUnreachable = "DatabaseUnreachable"
-	ReasonAccessDenied        = "AccessDenied"
-	ReasonDatabaseNotFound    = "DatabaseNotFound"
-	ReasonTimeout             = "Timeout"
-	ReasonDatabaseError       = "DatabaseError"
-	ReasonSchemaUnrecognized  = "SchemaUnrecognized"
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 )
 
 // ioTimeoutMargin is how much longer the driver's I/O timeouts are than the context's
@@ -105,7 +95,7 @@ func (p *Pools) Open(diagnosis types.NamespacedName, database, dsn string, timeo
 	cfg.Logger = quietLogger{}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, &Error{Reason: ReasonInvalidDSN, Message: "the DSN is not usable: " + scrub(err.Error(), dsn, cfg.Passwd)}
+		return nil, &Error{Reason: v1alpha1.ReasonInvalidDSN, Message: "the DSN is not usable: " + scrub(err.Error(), dsn, cfg.Passwd)}
 	}
 	db := sql.OpenDB(connector)
 	// A diagnosis runs a handful of queries per interval: keep one connection warm and
@@ -165,21 +155,21 @@ func (d *DB) classify(ctx context.Context, err error) *Error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
 		(errors.As(err, &netErr) && netErr.Timeout()):
-		return &Error{ReasonTimeout, fmt.Sprintf("database %s did not answer in time", d.target)}
+		return &Error{v1alpha1.ReasonTimeout, fmt.Sprintf("database %s did not answer in time", d.target)}
 	case errors.As(err, &myErr):
 		switch myErr.Number {
 		case 1044, 1045, 1142, 1143, 1227:
 			// ER_DBACCESS_DENIED, ER_ACCESS_DENIED, ER_TABLEACCESS_DENIED,
 			// ER_COLUMNACCESS_DENIED, ER_SPECIFIC_ACCESS_DENIED
-			return &Error{ReasonAccessDenied, fmt.Sprintf("database %s denied access: %s", d.target, myErr.Message)}
+			return &Error{v1alpha1.ReasonAccessDenied, fmt.Sprintf("database %s denied access: %s", d.target, myErr.Message)}
 		case 1049: // ER_BAD_DB_ERROR
-			return &Error{ReasonDatabaseNotFound, fmt.Sprintf("database %s: %s", d.target, myErr.Message)}
+			return &Error{v1alpha1.ReasonDatabaseNotFound, fmt.Sprintf("database %s: %s", d.target, myErr.Message)}
 		}
-		return &Error{ReasonDatabaseError, fmt.Sprintf("database %s: error %d: %s", d.target, myErr.Number, myErr.Message)}
+		return &Error{v1alpha1.ReasonDatabaseError, fmt.Sprintf("database %s: error %d: %s", d.target, myErr.Number, myErr.Message)}
 	case errors.As(err, &dnsErr):
-		return &Error{ReasonDatabaseUnreachable, fmt.Sprintf("database %s: cannot resolve host %s", d.target, dnsErr.Name)}
+		return &Error{v1alpha1.ReasonDatabaseUnreachable, fmt.Sprintf("database %s: cannot resolve host %s", d.target, dnsErr.Name)}
 	}
-	return &Error{ReasonDatabaseUnreachable, fmt.Sprintf("database %s is unreachable: %s", d.target, err.Error())}
+	return &Error{v1alpha1.ReasonDatabaseUnreachable, fmt.Sprintf("database %s is unreachable: %s", d.target, err.Error())}
 }
 
 // ParseDSN parses a DSN in go-sql-driver form (user:password@tcp(host:3306)/bk_paas_ng)
@@ -188,7 +178,7 @@ func (d *DB) classify(ctx context.Context, err error) *Error {
 func ParseDSN(dsn string) (*mysql.Config, error) {
 	dsn = strings.TrimSpace(dsn)
 	invalid := func(detail string) error {
-		return &Error{Reason: ReasonInvalidDSN, Message: "the DSN is not valid (" + detail +
+		return &Error{Reason: v1alpha1.ReasonInvalidDSN, Message: "the DSN is not valid (" + detail +
 			"); expected user:password@tcp(host:3306)/bk_paas_ng or mysql://user:password@host:3306/bk_paas_ng"}
 	}
 	if dsn == "" {

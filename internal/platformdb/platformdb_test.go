@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 	"github.com/paasdiag/paasdiag/internal/testsupport/netfault"
 )
@@ -129,7 +130,7 @@ func TestReadPoolsUnrecognizedSchema(t *testing.T) {
 	}
 	_, err := readPools(t, server.DSN("admin", "admin", p.Database))
 	var e *Error
-	if !errors.As(err, &e) || e.Reason != ReasonSchemaUnrecognized {
+	if !errors.As(err, &e) || e.Reason != v1alpha1.ReasonSchemaUnrecognized {
 		t.Fatalf("got %v, want SchemaUnrecognized", err)
 	}
 	for _, want := range []string{"services_plan.is_active", "table services_precreatedinstance"} {
@@ -166,12 +167,12 @@ func TestFailuresAreClassified(t *testing.T) {
 	tests := []struct {
 		name, dsn, reason string
 	}{
-		{"wrong password", server.DSN("admin", "not-the-password", "pools_denied"), ReasonAccessDenied},
-		{"no grants", server.DSN("nogrants", "pw", "pools_denied"), ReasonAccessDenied},
-		{"no such database", server.DSN("admin", "admin", "no_such_db"), ReasonDatabaseNotFound},
-		{"closed port", "u:p@tcp(" + closed + ")/bk_paas_ng", ReasonDatabaseUnreachable},
-		{"no such host", "u:p@tcp(no-such-host.invalid:3306)/bk_paas_ng", ReasonDatabaseUnreachable},
-		{"never answers", "u:p@tcp(" + silent + ")/bk_paas_ng", ReasonTimeout},
+		{"wrong password", server.DSN("admin", "not-the-password", "pools_denied"), v1alpha1.ReasonAccessDenied},
+		{"no grants", server.DSN("nogrants", "pw", "pools_denied"), v1alpha1.ReasonAccessDenied},
+		{"no such database", server.DSN("admin", "admin", "no_such_db"), v1alpha1.ReasonDatabaseNotFound},
+		{"closed port", "u:p@tcp(" + closed + ")/bk_paas_ng", v1alpha1.ReasonDatabaseUnreachable},
+		{"no such host", "u:p@tcp(no-such-host.invalid:3306)/bk_paas_ng", v1alpha1.ReasonDatabaseUnreachable},
+		{"never answers", "u:p@tcp(" + silent + ")/bk_paas_ng", v1alpha1.ReasonTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +222,7 @@ func TestParseDSN(t *testing.T) {
 	} {
 		_, err := ParseDSN(dsn)
 		var e *Error
-		if !errors.As(err, &e) || e.Reason != ReasonInvalidDSN {
+		if !errors.As(err, &e) || e.Reason != v1alpha1.ReasonInvalidDSN {
 			t.Errorf("%q: got %v, want InvalidDSN", dsn, err)
 			continue
 		}

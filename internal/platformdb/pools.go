@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 )
 
 // The pools of pre-created add-on service instances live in the default database
@@ -225,7 +227,7 @@ func requireColumns(have map[string]map[string]bool, want map[string][]string) e
 	if len(missing) == 0 {
 		return nil
 	}
-	return &Error{Reason: ReasonSchemaUnrecognized, Message: "the database's schema is not one paasdiag recognises, or the user may not read all of it: missing " +
+	return &Error{Reason: v1alpha1.ReasonSchemaUnrecognized, Message: "the database's schema is not one paasdiag recognises, or the user may not read all of it: missing " +
 		strings.Join(missing, "; ")}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 )
 
 // ReadMigrations reads which migrations Django recorded as applied for the given app
@@ -71,7 +73,7 @@ func ReadClusterStates(ctx context.Context, tx *sql.Tx) (map[string]ClusterState
 		}
 		if nodes.Valid && strings.TrimSpace(nodes.String) != "" {
 			if err := json.Unmarshal([]byte(nodes.String), &st.Nodes); err != nil {
-				return nil, &Error{Reason: ReasonSchemaUnrecognized, Message: fmt.Sprintf(
+				return nil, &Error{Reason: v1alpha1.ReasonSchemaUnrecognized, Message: fmt.Sprintf(
 					"region_regionclusterstate %s: nodes_name is not a JSON list of names", st.Name)}
 			}
 		}
