@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -170,7 +169,8 @@ func resolveClusters(ctx context.Context, t check.Target, databases *platformdb.
 	return targets, res
 }
 
-// probeAll probes every API server of every cluster at once, each under ctx.
+// probeAll probes every API server of every cluster in parallel (maxParallel at a
+// time), each under ctx.
 func probeAll(ctx context.Context, targets []*clusterTarget, now time.Time) []probedServer {
 	var out []probedServer
 	for _, ct := range targets {
@@ -178,15 +178,9 @@ func probeAll(ctx context.Context, targets []*clusterTarget, now time.Time) []pr
 			out = append(out, probedServer{cluster: ct, result: clusterprobe.Result{URL: u}})
 		}
 	}
-	var wg sync.WaitGroup
-	for i := range out {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i].result = clusterprobe.Probe(ctx, out[i].result.URL, out[i].cluster.creds, now)
-		}()
-	}
-	wg.Wait()
+	parallel(len(out), maxParallel, func(i int) {
+		out[i].result = clusterprobe.Probe(ctx, out[i].result.URL, out[i].cluster.creds, now)
+	})
 	return out
 }
 

@@ -140,8 +140,9 @@ func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Targe
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	targets, res := resolveClusters(ctx, t, c.Databases)
 	var missing []string
-	for _, ct := range targets {
-		probed, unreadable := readNodes(ctx, ct)
+	nodes := readAllNodes(ctx, targets)
+	for i, ct := range targets {
+		probed, unreadable := nodes[i].probed, nodes[i].unreadable
 		if probed == nil {
 			res.Findings = append(res.Findings, unreadable)
 			continue
@@ -201,6 +202,21 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 			cluster, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))}
 }
 
+// clusterNodes is what readNodes found for one cluster.
+type clusterNodes struct {
+	probed     *clusterprobe.Result
+	unreadable check.Finding
+}
+
+// readAllNodes reads the Nodes of every cluster in parallel, under ctx.
+func readAllNodes(ctx context.Context, targets []*clusterTarget) []clusterNodes {
+	out := make([]clusterNodes, len(targets))
+	parallel(len(targets), maxParallel, func(i int) {
+		out[i].probed, out[i].unreadable = readNodes(ctx, targets[i])
+	})
+	return out
+}
+
 // readNodes lists a cluster's Nodes through its first API server that answers; with
 // none, it returns the Unknown finding to report.
 func readNodes(ctx context.Context, ct *clusterTarget) (*clusterprobe.Result, check.Finding) {
@@ -244,8 +260,9 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 	}
 	targets, res := resolveClusters(ctx, t, c.Databases)
 	var stale, never []string
-	for _, ct := range targets {
-		probed, unreadable := readNodes(ctx, ct)
+	nodes := readAllNodes(ctx, targets)
+	for i, ct := range targets {
+		probed, unreadable := nodes[i].probed, nodes[i].unreadable
 		if probed == nil {
 			res.Findings = append(res.Findings, unreadable)
 			continue

@@ -120,10 +120,21 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 	redact := redactor(t.Secrets)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	var dirty []string
-	for _, pod := range pods.Items {
-		name := "pod/" + pod.Name
+	// The pods' logs are read in parallel, under the check's deadline.
+	type scanned struct {
+		matches int
+		sample  string
+		err     error
+	}
+	scans := make([]scanned, len(pods.Items))
+	parallel(len(pods.Items), maxParallel, func(i int) {
 		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since, LimitBytes: &limit}
-		matches, sample, err := c.scan(ctx, t.Diagnosis.Namespace, pod.Name, opts, patterns)
+		s := &scans[i]
+		s.matches, s.sample, s.err = c.scan(ctx, t.Diagnosis.Namespace, pods.Items[i].Name, opts, patterns)
+	})
+	for i, pod := range pods.Items {
+		name := "pod/" + pod.Name
+		matches, sample, err := scans[i].matches, scans[i].sample, scans[i].err
 		if err != nil {
 			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonLogsUnreadable,
 				Message: fmt.Sprintf("the logs of pod %s cannot be read: %s", pod.Name, redact(err.Error()))})

@@ -1,0 +1,116 @@
+package controllers
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+)
+
+func TestDue(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	at := func(ago time.Duration) *metav1.Time { m := metav1.NewTime(now.Add(-ago)); return &m }
+	for _, tt := range []struct {
+		name     string
+		last     *metav1.Time
+		observed int64
+		want     bool
+	}{
+		{"never evaluated", nil, 1, true},
+		{"a new generation", at(time.Second), 0, true},
+		{"within the interval", at(30 * time.Second), 1, false},
+		{"exactly one interval ago", at(time.Minute), 1, true},
+		{"overdue", at(10 * time.Minute), 1, true},
+	} {
+		d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Generation: 1}, Spec: v1alpha1.PaaSDiagnosisSpec{Interval: metav1.Duration{Duration: time.Minute}}}
+		d.Status.LastEvaluationTime, d.Status.ObservedGeneration = tt.last, tt.observed
+		if got := (&PaaSDiagnosisReconciler{}).due(d, now); got != tt.want {
+			t.Errorf("%s: due = %v", tt.name, got)
+		}
+	}
+}
+
+func TestJitter(t *testing.T) {
+	r := &PaaSDiagnosisReconciler{}
+	for _, interval := range []time.Duration{0, 50, time.Second, time.Minute, time.Hour} {
+		for i := 0; i < 200; i++ {
+			j := r.jitter(interval)
+			if j < 0 || (interval >= 100 && j >= interval/100) || (interval < 100 && j != 0) {
+				t.Fatalf("jitter(%v) = %v, want [0, 1%%)", interval, j)
+			}
+		}
+	}
+}
+
+func TestResolveSecrets(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	secret := func(name string, data map[string]string) *corev1.Secret {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: name}, Data: map[string][]byte{}}
+		for k, v := range data {
+			s.Data[k] = []byte(v)
+		}
+		return s
+	}
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		secret("db", map[string]string{"dsn": "x"}), secret("wl", map[string]string{"other": "y"}),
+		secret("app-cluster", map[string]string{"token": "t"}),
+	).Build()
+	ref := func(name, key string) *v1alpha1.SecretKeyReference {
+		return &v1alpha1.SecretKeyReference{Name: name, Key: key}
+	}
+	for _, tt := range []struct {
+		name       string
+		spec       v1alpha1.PaaSDiagnosisSpec
+		wantRead   []string
+		wantStalls []string // condition/reason
+	}{
+		{name: "pools read the default DSN", spec: v1alpha1.PaaSDiagnosisSpec{
+			InstancePools: &v1alpha1.InstancePoolsCheck{}, PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: ref("db", "dsn")}},
+			wantRead: []string{"db"}},
+		{name: "a Secret a disabled check names is not read", spec: v1alpha1.PaaSDiagnosisSpec{
+			WorkerLogs: &v1alpha1.WorkerLogsCheck{}, PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: ref("db", "dsn")}}},
+		{name: "a missing key stalls the check that needs it", spec: v1alpha1.PaaSDiagnosisSpec{
+			DiscoverClusters: true, PlatformDatabase: &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: ref("wl", "dsn")}},
+			wantRead: []string{"wl"}, wantStalls: []string{"ClusterReachable/SecretKeyMissing"}},
+		{name: "the workloads DSN blocks the initial cluster state check too", spec: v1alpha1.PaaSDiagnosisSpec{
+			InitialClusterState: &v1alpha1.InitialClusterStateCheck{}, PlatformDatabase: &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: ref("gone", "dsn")}},
+			wantStalls: []string{"InitialClusterStateReady/SecretNotFound"}},
+		{name: "cluster credentials", spec: v1alpha1.PaaSDiagnosisSpec{Clusters: []v1alpha1.ClusterTarget{
+			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "app-cluster"}},
+			{Name: "b", CredentialsSecretRef: v1alpha1.SecretReference{Name: "missing"}}}},
+			wantRead: []string{"app-cluster"}, wantStalls: []string{"ClusterReachable/SecretNotFound"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", &tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read, got []string
+			for name := range secrets {
+				read = append(read, name)
+			}
+			sort.Strings(read)
+			for _, s := range stalls {
+				got = append(got, s.condition+"/"+s.reason)
+				if strings.Contains(s.message, "\"x\"") || strings.Contains(s.message, "\"y\"") {
+					t.Errorf("a stall quotes a Secret's value: %s", s.message)
+				}
+			}
+			if strings.Join(read, ",") != strings.Join(tt.wantRead, ",") || strings.Join(got, ",") != strings.Join(tt.wantStalls, ",") {
+				t.Errorf("read %v stalls %v; want read %v stalls %v", read, got, tt.wantRead, tt.wantStalls)
+			}
+		})
+	}
+}
