@@ -105,6 +105,9 @@ const (
 	// ReasonDecryptionFailed: Unknown, no code: a discovered cluster's stored credentials
 	// do not decrypt with the configured key.
 	ReasonDecryptionFailed = "DecryptionFailed"
+	// ReasonKeyCipherMismatch: a Warning finding, no code: the encryption key does not
+	// serve spec.platformDatabase.cipher, the cipher the platform writes new values with.
+	ReasonKeyCipherMismatch = "KeyCipherMismatch"
 )
 
 // Reasons of InitialClusterStateReady. What is judged follows the release line

@@ -185,8 +185,10 @@ type PlatformDatabase struct {
 	// +optional
 	EncryptionKeySecretRef *SecretKeyReference `json:"encryptionKeySecretRef,omitempty"`
 
-	// Cipher is the platform's cipher. Values are recognised by their prefix
-	// (bkcrypt$ or sm4ctr$) in any case; this says which the key is meant for.
+	// Cipher is the cipher the platform writes new values with (BK_CRYPTO_TYPE: SHANGMI
+	// means SM4CTR). The key must serve it, or discovery says DecryptionFailed before
+	// reading any row. Stored values are read by their prefix, matched exactly
+	// (bkcrypt$ or sm4ctr$, lower case), whatever this says, as the platform does.
 	// +kubebuilder:default=Fernet
 	// +optional
 	Cipher Cipher `json:"cipher,omitempty"`

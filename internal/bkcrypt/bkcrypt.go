@@ -32,10 +32,10 @@ import (
 
 // Cipher names, matching the CRD's spec.platformDatabase.cipher values.
 //
-// They name the platform's ENCRYPT_CIPHER_TYPE choices so that users can say
-// which cipher their platform writes with. Decrypt does not need them: like
-// the platform itself it picks the cipher from each value's prefix, so one
-// Decrypter reads rows written under either setting.
+// They name the platform's cipher choices (BK_CRYPTO_TYPE) so that users can say
+// which cipher their platform writes with; Serves checks that the key fits it.
+// Decrypt does not need them: like the platform itself it picks the cipher from
+// each value's prefix, so one Decrypter reads rows written under either setting.
 const (
 	Fernet = "Fernet"
 	SM4CTR = "SM4CTR"
@@ -64,6 +64,9 @@ var ErrNoKey = errors.New("value is encrypted but no platform encryption key (BK
 // safe to put in a Kubernetes status. Keep it that way when adding new ones.
 var (
 	errKeyTooShort = errors.New("platform encryption key is unusable: it is neither a Fernet key (32 bytes in base64) nor at least 16 bytes long as SM4 needs")
+
+	errKeyNotFernet = errors.New("platform encryption key is not a Fernet key (32 bytes in base64), as cipher Fernet needs: is it the platform's BKKRILL_ENCRYPT_SECRET_KEY, or does the platform run with BK_CRYPTO_TYPE=SHANGMI (cipher SM4CTR)?")
+	errKeyNotSM4    = errors.New("platform encryption key is shorter than the 16 bytes cipher SM4CTR needs")
 
 	errFernetKeyInvalid = errors.New(PrefixFernet + " value cannot be decrypted: the configured key is not a Fernet key (32 bytes in base64)")
 	errFernetBase64     = errors.New(PrefixFernet + " value is not valid URL-safe base64")
@@ -182,6 +185,22 @@ func New(key string) (*Decrypter, error) {
 		return nil, errKeyTooShort
 	}
 	return d, nil
+}
+
+// Serves reports whether the key can encrypt and decrypt with the named cipher
+// (Fernet or SM4CTR): the one the platform writes new values with. Without a key
+// (plaintext rows only) there is nothing to check.
+func (d *Decrypter) Serves(cipher string) error {
+	if d == nil || !d.hasKey {
+		return nil
+	}
+	switch {
+	case cipher == Fernet && d.fernetBlock == nil:
+		return errKeyNotFernet
+	case cipher == SM4CTR && d.sm4Block == nil:
+		return errKeyNotSM4
+	}
+	return nil
 }
 
 // decodeFernetKey decodes a Fernet key written in either base64 alphabet,

@@ -654,3 +654,28 @@ func TestRandomTextIsUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestServes(t *testing.T) {
+	fernetKey := "PIMCuSRiVqBg5eSzQqZZrOhGFSUtrlS-8_JlIpjHt0A="
+	for _, tt := range []struct {
+		key, cipher string
+		ok          bool
+	}{
+		{fernetKey, Fernet, true},
+		{fernetKey, SM4CTR, true}, // 44 characters: its first 16 are an SM4 key
+		{"a-plain-sm4-key-of-32-characters", SM4CTR, true},
+		{"a-plain-sm4-key-of-32-characters", Fernet, false},
+		{"", Fernet, true}, // no key: plaintext rows only, nothing to check
+		{fernetKey, "", true},
+	} {
+		d, err := New(tt.key)
+		if err != nil {
+			t.Fatalf("New(%q): %v", tt.key, err)
+		}
+		if err := d.Serves(tt.cipher); (err == nil) != tt.ok {
+			t.Errorf("key %q cipher %q: %v", tt.key, tt.cipher, err)
+		} else if err != nil && strings.Contains(err.Error(), tt.key) {
+			t.Error("the error quotes the key")
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/bkcrypt"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
@@ -464,4 +465,23 @@ func TestPOOL06_UnknownReasonsClaimNoCode(t *testing.T) {
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonPlanNotFound, "")
 	r = databaseUnknown(&platformdb.Error{Reason: v1alpha1.ReasonDatabaseUnreachable, Message: "down"}, "db")
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonDatabaseUnreachable, "")
+}
+
+// CLU17: a key that does not serve the cipher the platform writes with is a warning
+// without a code; discovery goes on with the rows it can read.
+func TestCLU17_KeyCipherMismatchWarns(t *testing.T) {
+	d, err := bkcrypt.New("a-plain-sm4-key-of-32-characters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := keyCipherFindings(d, v1alpha1.CipherFernet)
+	if len(fs) != 1 || fs[0].Severity != v1alpha1.SeverityWarning || fs[0].Code != "" || fs[0].Reason != v1alpha1.ReasonKeyCipherMismatch {
+		t.Fatalf("%+v", fs)
+	}
+	if strings.Contains(fs[0].Message, "a-plain-sm4-key") {
+		t.Error("the message quotes the key")
+	}
+	if fs := keyCipherFindings(d, v1alpha1.CipherSM4CTR); len(fs) != 0 {
+		t.Errorf("SM4CTR: %+v", fs)
+	}
 }

@@ -28,6 +28,10 @@ func discoverClusters(ctx context.Context, t check.Target, databases *platformdb
 		key = strings.TrimSpace(string(t.Secrets[ref.Name][ref.Key]))
 	}
 	decrypter, err := bkcrypt.New(key)
+	var findings []check.Finding
+	if err == nil {
+		findings = keyCipherFindings(decrypter, db.Cipher)
+	}
 	if err != nil {
 		return nil, nil, &platformdb.Error{Reason: v1alpha1.ReasonDecryptionFailed, Message: "the encryption key cannot be used: " + err.Error()}
 	}
@@ -45,7 +49,6 @@ func discoverClusters(ctx context.Context, t check.Target, databases *platformdb
 		return nil, nil, err
 	}
 	var targets []*clusterTarget
-	var findings []check.Finding
 	for _, row := range rows {
 		creds, err := decryptCredentials(decrypter, row)
 		if err != nil {
@@ -58,6 +61,19 @@ func discoverClusters(ctx context.Context, t check.Target, databases *platformdb
 		})
 	}
 	return targets, findings, nil
+}
+
+// keyCipherFindings warns when the key does not serve the cipher the platform writes
+// new values with: today's rows may read, the ones written from now on will not.
+func keyCipherFindings(d *bkcrypt.Decrypter, cipher v1alpha1.Cipher) []check.Finding {
+	if cipher == "" {
+		return nil
+	}
+	if err := d.Serves(string(cipher)); err != nil {
+		return []check.Finding{finding("database/workloads", v1alpha1.SeverityWarning, "", v1alpha1.ReasonKeyCipherMismatch,
+			"spec.platformDatabase.cipher is "+string(cipher)+", but the "+err.Error())}
+	}
+	return nil
 }
 
 // decryptCredentials decrypts a cluster row's credentials. ca_data, cert_data and
