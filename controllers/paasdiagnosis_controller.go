@@ -158,7 +158,7 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 
 	start := r.now()
 	r.started.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, start)
-	target := check.Target{Diagnosis: d, Secrets: secrets, Release: r.detectRelease(ctx, d, secrets)}
+	target := check.Target{Diagnosis: d, Secrets: secrets, Release: r.detectRelease(ctx, d, secrets), Memo: &check.Memo{}}
 	setPlatform(d, target.Release)
 	outcomes := r.Runner.Run(ctx, runnable, target, d.Spec.Timeout.Duration)
 	for _, c := range enabled {

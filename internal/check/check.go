@@ -70,6 +70,8 @@ type Target struct {
 	// Release is the platform's release line, read before the checks run. Rules that
 	// differ between lines follow it; while it is Unknown they claim no code.
 	Release release.Detection
+	// Memo shares work between this evaluation's checks; nil shares nothing.
+	Memo *Memo
 }
 
 // Checker is one check. Implementations live one per file under internal/checks.

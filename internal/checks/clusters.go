@@ -76,12 +76,12 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 	if c.Now != nil {
 		now = c.Now()
 	}
-	targets, res := resolveClusters(ctx, t, c.Databases)
-	probed := probeAll(ctx, targets, now)
+	inv := clusterInventory(ctx, t, c.Databases, now)
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
 	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil {
-		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, targets, t.Release)...)
+		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, inv.clusters, t.Release)...)
 	}
-	judgeClusters(&res, targets, probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
+	judgeClusters(&res, inv.clusters, inv.probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
 	return res
 }
 

@@ -341,7 +341,12 @@ func TestICS06_StatePartial16(t *testing.T) {
 
 // ICS07: nodes that cannot be read are Unknown, without a code.
 func TestICS07_NodesUnreadable(t *testing.T) {
-	probed, f := readNodes(context.Background(), &clusterTarget{name: "default-main"})
+	ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}}
+	inv := &inventory{clusters: []*clusterTarget{ct}, probed: []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], Reason: v1alpha1.ReasonConnectionRefused}}}}
+	probed, f := inv.nodesOf(ct)
+	if !strings.Contains(f.Message, "ConnectionRefused") {
+		t.Errorf("message %q does not say why", f.Message)
+	}
 	if probed != nil || f.Severity != v1alpha1.SeverityUnknown || f.Reason != v1alpha1.ReasonNodesUnreadable || f.Code != "" {
 		t.Fatalf("%v %+v", probed, f)
 	}

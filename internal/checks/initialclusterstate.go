@@ -138,11 +138,12 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 // every app cluster.
 func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Target, what string) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
-	targets, res := resolveClusters(ctx, t, c.Databases)
+	inv := clusterInventory(ctx, t, c.Databases, time.Now())
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
+	targets := inv.clusters
 	var missing []string
-	nodes := readAllNodes(ctx, targets)
-	for i, ct := range targets {
-		probed, unreadable := nodes[i].probed, nodes[i].unreadable
+	for _, ct := range targets {
+		probed, unreadable := inv.nodesOf(ct)
 		if probed == nil {
 			res.Findings = append(res.Findings, unreadable)
 			continue
@@ -202,36 +203,6 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 			cluster, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))}
 }
 
-// clusterNodes is what readNodes found for one cluster.
-type clusterNodes struct {
-	probed     *clusterprobe.Result
-	unreadable check.Finding
-}
-
-// readAllNodes reads the Nodes of every cluster in parallel, under ctx.
-func readAllNodes(ctx context.Context, targets []*clusterTarget) []clusterNodes {
-	out := make([]clusterNodes, len(targets))
-	parallel(len(targets), maxParallel, func(i int) {
-		out[i].probed, out[i].unreadable = readNodes(ctx, targets[i])
-	})
-	return out
-}
-
-// readNodes lists a cluster's Nodes through its first API server that answers; with
-// none, it returns the Unknown finding to report.
-func readNodes(ctx context.Context, ct *clusterTarget) (*clusterprobe.Result, check.Finding) {
-	last := clusterprobe.Result{Reason: v1alpha1.ReasonNoAPIServers}
-	now := time.Now()
-	for _, server := range ct.apiServers {
-		last = clusterprobe.Probe(ctx, server, ct.creds, now)
-		if last.Reachable {
-			return &last, check.Finding{}
-		}
-	}
-	return nil, check.Finding{Check: "cluster/" + ct.name + "/nodes", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodesUnreadable,
-		Message: fmt.Sprintf("the nodes of cluster %s cannot be read (%s), see ClusterReachable", ct.name, last.Reason)}
-}
-
 // checkNodeState (platform 1.7+) compares the newest node state the platform recorded
 // for each cluster with the cluster's live nodes, masters left out as the platform
 // leaves them out. The Job is not judged, whatever its state: its command is gone.
@@ -258,11 +229,12 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 		f := unknownFinding("database/workloads", err)
 		return check.Result{Status: check.Unknown, Reason: f.Reason, Message: "the recorded node state cannot be read: " + f.Message, Findings: []check.Finding{f}}
 	}
-	targets, res := resolveClusters(ctx, t, c.Databases)
+	inv := clusterInventory(ctx, t, c.Databases, time.Now())
+	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
+	targets := inv.clusters
 	var stale, never []string
-	nodes := readAllNodes(ctx, targets)
-	for i, ct := range targets {
-		probed, unreadable := nodes[i].probed, nodes[i].unreadable
+	for _, ct := range targets {
+		probed, unreadable := inv.nodesOf(ct)
 		if probed == nil {
 			res.Findings = append(res.Findings, unreadable)
 			continue
