@@ -23,34 +23,18 @@ type secretUse struct {
 	condition string // the condition of the check that needs it
 }
 
-// secretUses lists the Secrets the spec's enabled parts reference, in a stable order.
-// Secrets a disabled part names are not read.
-func secretUses(spec *v1alpha1.PaaSDiagnosisSpec) []secretUse {
+// secretUses lists the Secrets the enabled checks declare (check.InputDeclarer), in
+// a stable order: the checks' order, then each check's. A Secret only a disabled check
+// would read is not read.
+func secretUses(spec *v1alpha1.PaaSDiagnosisSpec, enabled []check.Checker) []secretUse {
 	var uses []secretUse
-	for _, c := range spec.Clusters {
-		uses = append(uses, secretUse{name: c.CredentialsSecretRef.Name, what: "credentials of cluster " + c.Name,
-			condition: v1alpha1.ConditionClusterReachable})
-	}
-	db := spec.PlatformDatabase
-	keyed := func(ref *v1alpha1.SecretKeyReference, what, condition string) {
-		if ref != nil {
-			uses = append(uses, secretUse{name: ref.Name, key: ref.Key, what: what, condition: condition})
+	for _, c := range enabled {
+		d, ok := c.(check.InputDeclarer)
+		if !ok {
+			continue
 		}
-	}
-	if db != nil && spec.InstancePools != nil {
-		keyed(db.DefaultDSNSecretRef, "DSN of the default database", v1alpha1.ConditionInstancePoolAvailable)
-	}
-	if db != nil && spec.DiscoverClusters {
-		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database", v1alpha1.ConditionClusterReachable)
-		keyed(db.EncryptionKeySecretRef, "the platform's encryption key", v1alpha1.ConditionClusterReachable)
-	}
-	// The initial cluster state check needs the workloads database: its migrations tell
-	// the release line, and on 1.7+ it holds the node state the check compares.
-	if db != nil && spec.InitialClusterState != nil {
-		keyed(db.WorkloadsDSNSecretRef, "DSN of the workloads database", v1alpha1.ConditionInitialClusterStateReady)
-		keyed(db.DefaultDSNSecretRef, "DSN of the default database", v1alpha1.ConditionInitialClusterStateReady)
-		if spec.DiscoverClusters {
-			keyed(db.EncryptionKeySecretRef, "the platform's encryption key", v1alpha1.ConditionInitialClusterStateReady)
+		for _, in := range d.Inputs(spec) {
+			uses = append(uses, secretUse{name: in.Secret, key: in.Key, what: in.What, condition: c.Condition()})
 		}
 	}
 	return uses
@@ -70,12 +54,12 @@ func (e *stallError) Error() string { return e.message }
 // Secret or key, or one paasdiag may not read, is a stallError naming it (the first one
 // per condition); the checks behind other conditions can still run. Any other failure
 // is returned as an error (transient). Secret values never reach a message.
-func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, spec *v1alpha1.PaaSDiagnosisSpec) (check.Secrets, []*stallError, error) {
+func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, spec *v1alpha1.PaaSDiagnosisSpec, enabled []check.Checker) (check.Secrets, []*stallError, error) {
 	secrets := check.Secrets{}
 	missing := map[string]*stallError{} // by Secret name, so each is read once
 	var stalls []*stallError
 	stalled := map[string]bool{}
-	for _, use := range secretUses(spec) {
+	for _, use := range secretUses(spec, enabled) {
 		stall := missing[use.name]
 		data, read := secrets[use.name]
 		if !read && stall == nil {

@@ -130,7 +130,7 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		}
 		r.Metrics.ObserveLateness(now.Sub(prev.Add(interval)))
 	}
-	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec)
+	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec, enabled)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/checks"
 )
 
 func TestDue(t *testing.T) {
@@ -93,7 +95,13 @@ func TestResolveSecrets(t *testing.T) {
 			wantRead: []string{"app-cluster"}, wantStalls: []string{"ClusterReachable/SecretNotFound"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", &tt.spec)
+			var enabled []check.Checker
+			for _, c := range checks.All(checks.Dependencies{}) {
+				if c.Enabled(&tt.spec) {
+					enabled = append(enabled, c)
+				}
+			}
+			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", &tt.spec, enabled)
 			if err != nil {
 				t.Fatal(err)
 			}

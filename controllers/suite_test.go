@@ -26,6 +26,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/checks"
 )
 
 // The envtest suite: a real kube-apiserver and etcd (built by hack/envtest.sh), the CRD
@@ -73,8 +74,11 @@ var _ = BeforeSuite(func() {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Checkers: []check.Checker{
-			scriptedChecker{condition: v1alpha1.ConditionClusterReachable, enabled: func(s *v1alpha1.PaaSDiagnosisSpec) bool { return len(s.Clusters) > 0 }},
-			scriptedChecker{condition: v1alpha1.ConditionInstancePoolAvailable, enabled: func(s *v1alpha1.PaaSDiagnosisSpec) bool { return s.InstancePools != nil }},
+			// The real checks' input declarations: which Secrets each reads.
+			scriptedChecker{condition: v1alpha1.ConditionClusterReachable, enabled: func(s *v1alpha1.PaaSDiagnosisSpec) bool { return len(s.Clusters) > 0 },
+				inputs: checks.ClusterReachability{}.Inputs},
+			scriptedChecker{condition: v1alpha1.ConditionInstancePoolAvailable, enabled: func(s *v1alpha1.PaaSDiagnosisSpec) bool { return s.InstancePools != nil },
+				inputs: checks.InstancePools{}.Inputs},
 		},
 		Runner:                  check.Runner{Concurrency: 2},
 		MaxConcurrentReconciles: 4,
@@ -137,6 +141,11 @@ func (s *checkScript) callCount(d types.NamespacedName, condition string) int {
 type scriptedChecker struct {
 	condition string
 	enabled   func(*v1alpha1.PaaSDiagnosisSpec) bool
+	inputs    func(*v1alpha1.PaaSDiagnosisSpec) []check.Input
+}
+
+func (s scriptedChecker) Inputs(spec *v1alpha1.PaaSDiagnosisSpec) []check.Input {
+	return s.inputs(spec)
 }
 
 func (s scriptedChecker) Name() string                                  { return "scripted-" + s.condition }

@@ -104,3 +104,18 @@ type Outcome struct {
 type Forgetter interface {
 	Forget(diagnosis types.NamespacedName)
 }
+
+// Input is a Secret a check reads: one key of it, or (Key empty) the whole Secret.
+type Input struct {
+	Secret string
+	Key    string
+	// What the Secret is for, for messages, e.g. "DSN of the default database".
+	What string
+}
+
+// InputDeclarer is implemented by checks that read Secrets. The reconciler reads what
+// the enabled checks declare, once per evaluation, and a Secret or key that is missing
+// blocks exactly the checks that declared it.
+type InputDeclarer interface {
+	Inputs(spec *v1alpha1.PaaSDiagnosisSpec) []Input
+}
