@@ -119,3 +119,71 @@ type Input struct {
 type InputDeclarer interface {
 	Inputs(spec *v1alpha1.PaaSDiagnosisSpec) []Input
 }
+
+// Verdict says what a check concludes in each case; Result.Conclude picks the case
+// from the findings, the same way for every check.
+type Verdict struct {
+	// Fail is the message when a finding is an Error; the reason is that finding's.
+	Fail string
+	// Unknown makes the message from the first Unknown finding when none is an Error;
+	// nil takes that finding's message. The reason is that finding's.
+	Unknown func(first Finding) string
+	// Pass is the message otherwise, with PassReason ("" means Succeeded).
+	Pass, PassReason string
+}
+
+// Conclude sets the status, reason and message from the findings: Fail if one is an
+// Error, else Unknown if one is Unknown, else Pass (warnings do not fail a check).
+func (r *Result) Conclude(v Verdict) {
+	if f, ok := r.first(v1alpha1.SeverityError); ok {
+		r.Status, r.Reason, r.Message = Fail, f.Reason, v.Fail
+		return
+	}
+	if f, ok := r.first(v1alpha1.SeverityUnknown); ok {
+		msg := f.Message
+		if v.Unknown != nil {
+			msg = v.Unknown(f)
+		}
+		r.Status, r.Reason, r.Message = Unknown, f.Reason, msg
+		return
+	}
+	r.Status, r.Reason, r.Message = Pass, v.PassReason, v.Pass
+	if r.Reason == "" {
+		r.Reason = v1alpha1.ReasonSucceeded
+	}
+}
+
+func (r *Result) first(sev v1alpha1.Severity) (Finding, bool) {
+	for _, f := range r.Findings {
+		if f.Severity == sev {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+// The finding constructors every check uses.
+
+// ErrorFinding is a problem a deploy meets now: its code is active.
+func ErrorFinding(subject, reason, code, message string) Finding {
+	return Finding{Check: subject, Severity: v1alpha1.SeverityError, Code: code, Reason: reason, Message: message}
+}
+
+// WarningFinding is a problem a deploy will meet (code set, "predicted"), or advice
+// (no code).
+func WarningFinding(subject, reason, code, message string) Finding {
+	return Finding{Check: subject, Severity: v1alpha1.SeverityWarning, Code: code, Reason: reason, Message: message}
+}
+
+// UnknownFinding is something the check could not find out; it never has a code.
+func UnknownFinding(subject, reason, message string) Finding {
+	return Finding{Check: subject, Severity: v1alpha1.SeverityUnknown, Reason: reason, Message: message}
+}
+
+// Only is the result of a check that found one thing: concluded from that finding,
+// with its message.
+func Only(f Finding) Result {
+	r := Result{Findings: []Finding{f}}
+	r.Conclude(Verdict{Fail: f.Message, Pass: f.Message})
+	return r
+}

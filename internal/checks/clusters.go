@@ -100,13 +100,12 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonPodsUnreadable,
-			Message: "apiServerPodSelector is not valid: " + err.Error()}}
+		return []check.Finding{check.UnknownFinding("apiserver-pods", v1alpha1.ReasonPodsUnreadable, "apiServerPodSelector is not valid: "+err.Error())}
 	}
 	var pods corev1.PodList
 	if err := c.Reader.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-		return []check.Finding{{Check: "apiserver-pods", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonPodsUnreadable,
-			Message: fmt.Sprintf("the platform's apiserver pods (%s) cannot be listed: %v", selector, err)}}
+		return []check.Finding{check.UnknownFinding("apiserver-pods", v1alpha1.ReasonPodsUnreadable,
+			fmt.Sprintf("the platform's apiserver pods (%s) cannot be listed: %v", selector, err))}
 	}
 	var out []check.Finding
 	for _, ct := range targets {
@@ -135,11 +134,11 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 		msg := fmt.Sprintf("cluster %s changed at %s, after these apiserver pods started: %s; on platform 1.6 and earlier they keep the old configuration until every apiserver process is restarted",
 			ct.name, ct.updated.UTC().Format(time.RFC3339), strings.Join(stale, ", "))
 		if rel.Line != release.Line16 {
-			out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, "", v1alpha1.ReasonRestartRequired,
+			out = append(out, check.WarningFinding("cluster/"+ct.name, v1alpha1.ReasonRestartRequired, "",
 				msg+fmt.Sprintf(" (the release line is unknown: %s; from 1.7 no restart is needed)", rel.Evidence)))
 			continue
 		}
-		out = append(out, finding("cluster/"+ct.name, v1alpha1.SeverityWarning, code.Number, v1alpha1.ReasonRestartRequired, code.Predicted(msg)))
+		out = append(out, check.WarningFinding("cluster/"+ct.name, v1alpha1.ReasonRestartRequired, code.Number, code.Predicted(msg)))
 	}
 	return out
 }
@@ -195,11 +194,11 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		name := "cluster/" + ct.name
 		if len(ct.apiServers) == 0 {
 			failed = append(failed, ct.name+": no API servers")
-			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityError, code.Number, v1alpha1.ReasonNoAPIServers,
+			res.Findings = append(res.Findings, check.ErrorFinding(name, v1alpha1.ReasonNoAPIServers, code.Number,
 				code.Message(fmt.Sprintf("cluster %s has no API server configured", ct.name))))
 		}
 		if len(ct.creds.CA) == 0 {
-			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityWarning, "", v1alpha1.ReasonTLSNotVerified,
+			res.Findings = append(res.Findings, check.WarningFinding(name, v1alpha1.ReasonTLSNotVerified, "",
 				fmt.Sprintf("cluster %s has no CA (ca.crt / ca_data): the platform connects without verifying its API servers' certificates", ct.name)))
 		}
 		if exp := ct.creds.ClientCertNotAfter(); exp != nil && expiresWithin(*exp, now, window) {
@@ -221,7 +220,7 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		name := "cluster/" + p.cluster.name + "/" + r.URL
 		if !r.OK {
 			failed = append(failed, fmt.Sprintf("%s %s: %s", p.cluster.name, r.URL, r.Reason))
-			res.Findings = append(res.Findings, finding(name, v1alpha1.SeverityError, code.Number, r.Reason,
+			res.Findings = append(res.Findings, check.ErrorFinding(name, r.Reason, code.Number,
 				code.Message(fmt.Sprintf("cluster %s, API server %s: %s", p.cluster.name, r.URL, r.Message))))
 		}
 		if r.ServingNotAfter != nil && r.Verified && expiresWithin(*r.ServingNotAfter, now, window) {
@@ -230,30 +229,22 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 	}
 	total := len(probed)
 
-	switch {
-	case len(failed) > 0:
-		res.Status = check.Fail
-		res.Reason = first(res.Findings, v1alpha1.SeverityError).Reason
-		res.Message = code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, strings.Join(failed, "; ")))
-	case hasUnknown(res.Findings):
-		res.Status = check.Unknown
-		unknown := first(res.Findings, v1alpha1.SeverityUnknown)
-		res.Reason = unknown.Reason
-		res.Message = fmt.Sprintf("%d API server(s) answer, but the platform's clusters could not be discovered: %s", total, unknown.Message)
-	case total == 0:
-		res.Message = "no app cluster to probe"
-	default:
-		res.Message = fmt.Sprintf("%d API server(s) of %d cluster(s) answer the platform's requests as cluster-admin", total, len(targets))
+	pass := fmt.Sprintf("%d API server(s) of %d cluster(s) answer the platform's requests as cluster-admin", total, len(targets))
+	if total == 0 {
+		pass = "no app cluster to probe"
 	}
+	res.Conclude(check.Verdict{
+		Fail: code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, strings.Join(failed, "; "))),
+		Unknown: func(f check.Finding) string {
+			return fmt.Sprintf("%d API server(s) answer, but the platform's clusters could not be discovered: %s", total, f.Message)
+		},
+		Pass: pass,
+	})
 }
 
-func expiring(code errorcodes.Code, check, what string, exp time.Time) check.Finding {
-	return finding(check, v1alpha1.SeverityWarning, code.Number, v1alpha1.ReasonCertificateExpiring,
+func expiring(code errorcodes.Code, subject, what string, exp time.Time) check.Finding {
+	return check.WarningFinding(subject, v1alpha1.ReasonCertificateExpiring, code.Number,
 		code.Predicted(fmt.Sprintf("%s expires on %s: the platform will fail to reach the cluster then", what, exp.UTC().Format(time.RFC3339))))
-}
-
-func finding(name string, sev v1alpha1.Severity, code, reason, message string) check.Finding {
-	return check.Finding{Check: name, Severity: sev, Code: code, Reason: reason, Message: message}
 }
 
 // expiresWithin reports whether a certificate that is still valid expires within the
@@ -268,14 +259,4 @@ func metaTime(t *time.Time) *metav1.Time {
 	}
 	m := metav1.NewTime(t.UTC())
 	return &m
-}
-
-// first returns the first finding of a severity.
-func first(fs []check.Finding, sev v1alpha1.Severity) check.Finding {
-	for _, f := range fs {
-		if f.Severity == sev {
-			return f
-		}
-	}
-	return check.Finding{}
 }

@@ -52,7 +52,7 @@ func discoverClusters(ctx context.Context, t check.Target, databases *platformdb
 	for _, row := range rows {
 		creds, err := decryptCredentials(decrypter, row)
 		if err != nil {
-			findings = append(findings, finding("cluster/"+row.Name, v1alpha1.SeverityUnknown, "", v1alpha1.ReasonDecryptionFailed,
+			findings = append(findings, check.UnknownFinding("cluster/"+row.Name, v1alpha1.ReasonDecryptionFailed,
 				fmt.Sprintf("the stored credentials of cluster %s cannot be read: %s", row.Name, err)))
 			continue
 		}
@@ -70,7 +70,7 @@ func keyCipherFindings(d *bkcrypt.Decrypter, cipher v1alpha1.Cipher) []check.Fin
 		return nil
 	}
 	if err := d.Serves(string(cipher)); err != nil {
-		return []check.Finding{finding("database/workloads", v1alpha1.SeverityWarning, "", v1alpha1.ReasonKeyCipherMismatch,
+		return []check.Finding{check.WarningFinding("database/workloads", v1alpha1.ReasonKeyCipherMismatch, "",
 			"spec.platformDatabase.cipher is "+string(cipher)+", but the "+err.Error())}
 	}
 	return nil

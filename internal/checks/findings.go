@@ -15,15 +15,5 @@ func unknownFinding(name string, err error) check.Finding {
 	if !errors.As(err, &dbErr) {
 		dbErr = &platformdb.Error{Reason: v1alpha1.ReasonDatabaseError, Message: err.Error()}
 	}
-	return check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: dbErr.Reason, Message: dbErr.Message}
-}
-
-// hasUnknown reports whether any finding is Unknown.
-func hasUnknown(fs []check.Finding) bool {
-	for _, f := range fs {
-		if f.Severity == v1alpha1.SeverityUnknown {
-			return true
-		}
-	}
-	return false
+	return check.UnknownFinding(name, dbErr.Reason, dbErr.Message)
 }

@@ -61,8 +61,7 @@ func (c InitialClusterState) Check(ctx context.Context, t check.Target) check.Re
 	}
 	msg := fmt.Sprintf("the platform's release line is unknown (%s): up to 1.6 this check judges the Job, from 1.7 the recorded node state, so it claims nothing; configure platformDatabase.workloadsDSNSecretRef with SELECT on django_migrations",
 		t.Release.Evidence)
-	return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonReleaseLineUnknown, Message: msg,
-		Findings: []check.Finding{{Check: "release", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonReleaseLineUnknown, Message: msg}}}
+	return check.Only(check.UnknownFinding("release", v1alpha1.ReasonReleaseLineUnknown, msg))
 }
 
 // checkJob judges the Helm hook Job (platform 1.6 and earlier).
@@ -81,7 +80,7 @@ func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check
 		switch cond.Type {
 		case batchv1.JobFailed:
 			msg := code.Message(fmt.Sprintf("%s failed (%s: %s); run helm upgrade of the bkpaas3 release to run it again", what, cond.Reason, cond.Message))
-			return failed(name, v1alpha1.ReasonJobFailed, msg, code)
+			return check.Only(check.ErrorFinding(name, v1alpha1.ReasonJobFailed, code.Number, msg))
 		case batchv1.JobComplete:
 			if !cfg.VerifyNodeLabels {
 				return check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Message: what + " succeeded"}
@@ -90,8 +89,7 @@ func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check
 		}
 	}
 	msg := fmt.Sprintf("%s has not finished yet (%d active, %d failed pod(s))", what, job.Status.Active, job.Status.Failed)
-	return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonJobRunning, Message: msg,
-		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonJobRunning, Message: msg}}}
+	return check.Only(check.UnknownFinding(name, v1alpha1.ReasonJobRunning, msg))
 }
 
 // findJob gets the Job by name, or the newest Job the selector matches. With no Job,
@@ -108,24 +106,24 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 		err := c.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &job)
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil, what, failed("job/"+name, v1alpha1.ReasonJobMissing, code.Message(fmt.Sprintf(
-				"%s not found in namespace %s: the bkpaas3 release's hook has not run, or its Job was deleted; run helm upgrade of the release", what, namespace)), code)
+			return nil, what, check.Only(check.ErrorFinding("job/"+name, v1alpha1.ReasonJobMissing, code.Number, code.Message(fmt.Sprintf(
+				"%s not found in namespace %s: the bkpaas3 release's hook has not run, or its Job was deleted; run helm upgrade of the release", what, namespace))))
 		case err != nil:
-			return nil, what, unreadable("job/"+name, fmt.Sprintf("%s cannot be read: %v", what, err))
+			return nil, what, check.Only(check.UnknownFinding("job/"+name, v1alpha1.ReasonJobUnreadable, fmt.Sprintf("%s cannot be read: %v", what, err)))
 		}
 		return &job, what, check.Result{}
 	}
 	selector, err := metav1.LabelSelectorAsSelector(cfg.JobSelector)
 	if err != nil {
-		return nil, "", unreadable("job", "initialClusterState.jobSelector is not valid: "+err.Error())
+		return nil, "", check.Only(check.UnknownFinding("job", v1alpha1.ReasonJobUnreadable, "initialClusterState.jobSelector is not valid: "+err.Error()))
 	}
 	var jobs batchv1.JobList
 	if err := c.Reader.List(ctx, &jobs, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-		return nil, "", unreadable("job", fmt.Sprintf("Jobs matching %s cannot be listed: %v", selector, err))
+		return nil, "", check.Only(check.UnknownFinding("job", v1alpha1.ReasonJobUnreadable, fmt.Sprintf("Jobs matching %s cannot be listed: %v", selector, err)))
 	}
 	if len(jobs.Items) == 0 {
-		return nil, "", failed("job", v1alpha1.ReasonJobMissing, code.Message(fmt.Sprintf(
-			"no Job in namespace %s matches %s: the bkpaas3 release's hook has not run; run helm upgrade of the release", namespace, selector)), code)
+		return nil, "", check.Only(check.ErrorFinding("job", v1alpha1.ReasonJobMissing, code.Number, code.Message(fmt.Sprintf(
+			"no Job in namespace %s matches %s: the bkpaas3 release's hook has not run; run helm upgrade of the release", namespace, selector))))
 	}
 	sort.Slice(jobs.Items, func(i, j int) bool {
 		return jobs.Items[j].CreationTimestamp.Before(&jobs.Items[i].CreationTimestamp)
@@ -155,17 +153,11 @@ func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Targe
 			res.Findings = append(res.Findings, *f)
 		}
 	}
-	switch {
-	case len(missing) > 0:
-		res.Status, res.Reason = check.Fail, v1alpha1.ReasonStateMissing
-		res.Message = code.Message(fmt.Sprintf("%s succeeded but wrote no state on cluster(s) %s", what, strings.Join(missing, ", ")))
-	case hasUnknown(res.Findings):
-		f := first(res.Findings, v1alpha1.SeverityUnknown)
-		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, what+" succeeded; "+f.Message
-	default:
-		res.Status, res.Reason = check.Pass, v1alpha1.ReasonSucceeded
-		res.Message = fmt.Sprintf("%s succeeded and the nodes of %d cluster(s) carry its labels", what, len(targets))
-	}
+	res.Conclude(check.Verdict{
+		Fail:    code.Message(fmt.Sprintf("%s succeeded but wrote no state on cluster(s) %s", what, strings.Join(missing, ", "))),
+		Unknown: func(f check.Finding) string { return what + " succeeded; " + f.Message },
+		Pass:    fmt.Sprintf("%s succeeded and the nodes of %d cluster(s) carry its labels", what, len(targets)),
+	})
 	return res
 }
 
@@ -177,12 +169,13 @@ func judgeLabels(what, cluster string, probed clusterprobe.Result) *check.Findin
 	name := "cluster/" + cluster + "/nodes"
 	switch {
 	case len(probed.Nodes) > 0 && probed.NodesWithState == 0:
-		return &check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: v1alpha1.ReasonStateMissing,
-			Message: code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s carries an %s* label (masters left out, as the Job leaves them): the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
-				what, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix))}
+		f := check.ErrorFinding(name, v1alpha1.ReasonStateMissing, code.Number, code.Message(fmt.Sprintf("%s succeeded, but none of the %d node(s) of cluster %s carries an %s* label (masters left out, as the Job leaves them): the Job logs and swallows its errors (\"Unable to generate state\"); read its logs and run helm upgrade of the bkpaas3 release",
+			what, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix)))
+		return &f
 	case probed.NodesWithState < len(probed.Nodes):
-		return &check.Finding{Check: name, Severity: v1alpha1.SeverityWarning, Reason: v1alpha1.ReasonStatePartial,
-			Message: fmt.Sprintf("%d of %d node(s) of cluster %s carry no %s* label: they joined after the Job ran (masters left out, as the Job leaves them)", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix)}
+		f := check.WarningFinding(name, v1alpha1.ReasonStatePartial, "",
+			fmt.Sprintf("%d of %d node(s) of cluster %s carry no %s* label: they joined after the Job ran (masters left out, as the Job leaves them)", len(probed.Nodes)-probed.NodesWithState, len(probed.Nodes), cluster, clusterprobe.StateLabelPrefix))
+		return &f
 	}
 	return nil
 }
@@ -198,9 +191,10 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 	if len(joined) == 0 && len(left) == 0 {
 		return nil
 	}
-	return &check.Finding{Check: "cluster/" + cluster + "/nodestate", Severity: v1alpha1.SeverityWarning, Reason: v1alpha1.ReasonNodeStateNotSynced,
-		Message: fmt.Sprintf("the node state of cluster %s has not been synced since %s (%s): %s; sync the cluster's nodes in the admin console (plat_mgt: clusters, sync nodes)",
-			cluster, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left))}
+	f := check.WarningFinding("cluster/"+cluster+"/nodestate", v1alpha1.ReasonNodeStateNotSynced, "",
+		fmt.Sprintf("the node state of cluster %s has not been synced since %s (%s): %s; sync the cluster's nodes in the admin console (plat_mgt: clusters, sync nodes)",
+			cluster, st.Created.UTC().Format(time.RFC3339), st.Name, describeDiff(joined, left)))
+	return &f
 }
 
 // checkNodeState (platform 1.7+) compares the newest node state the platform recorded
@@ -212,8 +206,7 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 	db := spec.PlatformDatabase
 	if db == nil || db.WorkloadsDSNSecretRef == nil {
 		msg := "on platform 1.7+ the initial cluster state Job is not used; comparing the recorded node state needs platformDatabase.workloadsDSNSecretRef"
-		return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonNodeStateUnreadable, Message: msg,
-			Findings: []check.Finding{{Check: "nodestate", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodeStateUnreadable, Message: msg}}}
+		return check.Only(check.UnknownFinding("nodestate", v1alpha1.ReasonNodeStateUnreadable, msg))
 	}
 	ref := db.WorkloadsDSNSecretRef
 	conn, err := c.Databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "workloads", string(t.Secrets[ref.Name][ref.Key]), spec.Timeout.Duration)
@@ -226,8 +219,9 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 		})
 	}
 	if err != nil {
-		f := unknownFinding("database/workloads", err)
-		return check.Result{Status: check.Unknown, Reason: f.Reason, Message: "the recorded node state cannot be read: " + f.Message, Findings: []check.Finding{f}}
+		r := check.Only(unknownFinding("database/workloads", err))
+		r.Message = "the recorded node state cannot be read: " + r.Message
+		return r
 	}
 	inv := clusterInventory(ctx, t, c.Databases, time.Now())
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
@@ -240,8 +234,8 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 			continue
 		}
 		if probed.NodesTruncated {
-			res.Findings = append(res.Findings, check.Finding{Check: "cluster/" + ct.name + "/nodestate", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodesUnreadable,
-				Message: fmt.Sprintf("cluster %s has more nodes than paasdiag reads (%d): its node state is not compared", ct.name, len(probed.Nodes)+probed.NodesIgnored)})
+			res.Findings = append(res.Findings, check.UnknownFinding("cluster/"+ct.name+"/nodestate", v1alpha1.ReasonNodesUnreadable,
+				fmt.Sprintf("cluster %s has more nodes than paasdiag reads (%d): its node state is not compared", ct.name, len(probed.Nodes)+probed.NodesIgnored)))
 			continue
 		}
 		st, recorded := states[ct.name]
@@ -253,20 +247,18 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 			res.Findings = append(res.Findings, *f)
 		}
 	}
-	switch {
-	case hasUnknown(res.Findings):
-		f := first(res.Findings, v1alpha1.SeverityUnknown)
-		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, "platform 1.7+: "+f.Message
-	case len(stale) > 0:
-		res.Status, res.Reason = check.Pass, v1alpha1.ReasonNodeStateNotSynced
-		res.Message = fmt.Sprintf("platform 1.7+: the recorded node state of cluster(s) %s is not in sync with their nodes (no error code; the Job is not used from 1.7)", strings.Join(stale, ", "))
-	default:
-		res.Status, res.Reason = check.Pass, v1alpha1.ReasonSucceeded
-		res.Message = fmt.Sprintf("platform 1.7+: the Job is not used; the recorded node state of %d of %d cluster(s) matches their nodes", len(targets)-len(never), len(targets))
-		if len(never) > 0 {
-			res.Message += fmt.Sprintf(" (never synced: %s)", strings.Join(never, ", "))
-		}
+	verdict := check.Verdict{
+		Unknown: func(f check.Finding) string { return "platform 1.7+: " + f.Message },
+		Pass:    fmt.Sprintf("platform 1.7+: the Job is not used; the recorded node state of %d of %d cluster(s) matches their nodes", len(targets)-len(never), len(targets)),
 	}
+	if len(never) > 0 {
+		verdict.Pass += fmt.Sprintf(" (never synced: %s)", strings.Join(never, ", "))
+	}
+	if len(stale) > 0 {
+		verdict.Pass = fmt.Sprintf("platform 1.7+: the recorded node state of cluster(s) %s is not in sync with their nodes (no error code; the Job is not used from 1.7)", strings.Join(stale, ", "))
+		verdict.PassReason = v1alpha1.ReasonNodeStateNotSynced
+	}
+	res.Conclude(verdict)
 	return res
 }
 
@@ -307,14 +299,4 @@ func describeDiff(joined, left []string) string {
 		parts = append(parts, name("left", left))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func failed(name, reason, message string, code errorcodes.Code) check.Result {
-	return check.Result{Status: check.Fail, Reason: reason, Message: message,
-		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: reason, Message: message}}}
-}
-
-func unreadable(name, message string) check.Result {
-	return check.Result{Status: check.Unknown, Reason: v1alpha1.ReasonJobUnreadable, Message: message,
-		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonJobUnreadable, Message: message}}}
 }

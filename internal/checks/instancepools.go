@@ -111,17 +111,11 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 		switch {
 		case p.Available == 0:
 			empty = append(empty, name)
-			res.Findings = append(res.Findings, check.Finding{
-				Check: "pool/" + name, Severity: v1alpha1.SeverityError, Code: code.Number,
-				Reason: v1alpha1.ReasonPoolEmpty, Message: code.Message(detail),
-			})
+			res.Findings = append(res.Findings, check.ErrorFinding("pool/"+name, v1alpha1.ReasonPoolEmpty, code.Number, code.Message(detail)))
 		case p.Available < minAvailable:
 			low = append(low, name)
-			res.Findings = append(res.Findings, check.Finding{
-				Check: "pool/" + name, Severity: v1alpha1.SeverityWarning, Code: code.Number,
-				Reason:  v1alpha1.ReasonPoolLow,
-				Message: code.Predicted(fmt.Sprintf("%s, fewer than minAvailable %d: the pool is about to run dry", detail, minAvailable)),
-			})
+			res.Findings = append(res.Findings, check.WarningFinding("pool/"+name, v1alpha1.ReasonPoolLow, code.Number,
+				code.Predicted(fmt.Sprintf("%s, fewer than minAvailable %d: the pool is about to run dry", detail, minAvailable))))
 		}
 	}
 	for _, o := range report.Orphans {
@@ -129,25 +123,20 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 		if o.PlanID != "" {
 			plan = "plan id " + o.PlanID + ", which no longer exists"
 		}
-		res.Findings = append(res.Findings, check.Finding{
-			Check: "pool/orphaned/" + o.PlanID, Severity: v1alpha1.SeverityWarning, Reason: v1alpha1.ReasonOrphanedInstances,
-			Message: fmt.Sprintf("%d pre-created instance(s) (%d unallocated) belong to %s: no app can get them", o.Total, o.Unallocated, plan),
-		})
+		res.Findings = append(res.Findings, check.WarningFinding("pool/orphaned/"+o.PlanID, v1alpha1.ReasonOrphanedInstances, "",
+			fmt.Sprintf("%d pre-created instance(s) (%d unallocated) belong to %s: no app can get them", o.Total, o.Unallocated, plan)))
 	}
 
 	summary := fmt.Sprintf("%d plan(s) checked (schema: %s)", len(plans), report.Schema.Name())
-	switch {
-	case len(empty) > 0:
-		res.Status, res.Reason = check.Fail, v1alpha1.ReasonPoolEmpty
-		res.Message = code.Message(fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", ")))
-	case hasUnknown(res.Findings):
-		res.Status, res.Reason = check.Unknown, v1alpha1.ReasonPlanNotFound
-		res.Message = summary + "; a plan the spec lists is not in the database"
-	case len(plans) == 0:
-		res.Message = "no active plan of a service whose provider is pool: no pool to run dry"
-	default:
-		res.Message = summary + "; each has an available instance"
+	pass := summary + "; each has an available instance"
+	if len(plans) == 0 {
+		pass = "no active plan of a service whose provider is pool: no pool to run dry"
 	}
+	res.Conclude(check.Verdict{
+		Fail:    code.Message(fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", "))),
+		Unknown: func(check.Finding) string { return summary + "; a plan the spec lists is not in the database" },
+		Pass:    pass,
+	})
 	if len(low) > 0 {
 		res.Message += fmt.Sprintf("; %d plan(s) below minAvailable %d: %s", len(low), minAvailable, strings.Join(low, ", "))
 	}
@@ -182,10 +171,8 @@ func selectPlans(all []platformdb.PlanPool, wanted []v1alpha1.PlanReference) ([]
 			if w.Tenant != "" {
 				name += "@" + w.Tenant
 			}
-			findings = append(findings, check.Finding{
-				Check: "pool/" + name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonPlanNotFound,
-				Message: fmt.Sprintf("plan %s, listed in spec.instancePools.plans, is not in the database", name),
-			})
+			findings = append(findings, check.UnknownFinding("pool/"+name, v1alpha1.ReasonPlanNotFound,
+				fmt.Sprintf("plan %s, listed in spec.instancePools.plans, is not in the database", name)))
 		}
 	}
 	return out, findings
@@ -206,5 +193,5 @@ func databaseUnknown(err error, where string) check.Result {
 	if !strings.HasPrefix(f.Message, "database ") {
 		f.Message = where + ": " + f.Message
 	}
-	return check.Result{Status: check.Unknown, Reason: f.Reason, Message: f.Message, Findings: []check.Finding{f}}
+	return check.Only(f)
 }

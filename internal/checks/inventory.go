@@ -51,6 +51,6 @@ func (inv *inventory) nodesOf(ct *clusterTarget) (*clusterprobe.Result, check.Fi
 		}
 		last = p.result
 	}
-	return nil, check.Finding{Check: "cluster/" + ct.name + "/nodes", Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonNodesUnreadable,
-		Message: fmt.Sprintf("the nodes of cluster %s cannot be read (%s), see ClusterReachable", ct.name, last.Reason)}
+	return nil, check.UnknownFinding("cluster/"+ct.name+"/nodes", v1alpha1.ReasonNodesUnreadable,
+		fmt.Sprintf("the nodes of cluster %s cannot be read (%s), see ClusterReachable", ct.name, last.Reason))
 }

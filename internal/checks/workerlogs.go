@@ -136,27 +136,21 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 		name := "pod/" + pod.Name
 		matches, sample, err := scans[i].matches, scans[i].sample, scans[i].err
 		if err != nil {
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: v1alpha1.ReasonLogsUnreadable,
-				Message: fmt.Sprintf("the logs of pod %s cannot be read: %s", pod.Name, redact(err.Error()))})
+			res.Findings = append(res.Findings, check.UnknownFinding(name, v1alpha1.ReasonLogsUnreadable,
+				fmt.Sprintf("the logs of pod %s cannot be read: %s", pod.Name, redact(err.Error()))))
 			continue
 		}
 		if matches > 0 {
 			dirty = append(dirty, pod.Name)
-			res.Findings = append(res.Findings, check.Finding{Check: name, Severity: v1alpha1.SeverityError, Code: code.Number, Reason: v1alpha1.ReasonForbiddenInWorkerLogs,
-				Message: code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s, e.g. %q: check the cluster certificate or token (step 1)",
-					pod.Name, matches, window, quote(redact(sample))))})
+			res.Findings = append(res.Findings, check.ErrorFinding(name, v1alpha1.ReasonForbiddenInWorkerLogs, code.Number,
+				code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s, e.g. %q: check the cluster certificate or token (step 1)",
+					pod.Name, matches, window, quote(redact(sample))))))
 		}
 	}
-	switch {
-	case len(dirty) > 0:
-		res.Status, res.Reason = check.Fail, v1alpha1.ReasonForbiddenInWorkerLogs
-		res.Message = code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), window, strings.Join(dirty, ", ")))
-	case hasUnknown(res.Findings):
-		f := first(res.Findings, v1alpha1.SeverityUnknown)
-		res.Status, res.Reason, res.Message = check.Unknown, f.Reason, f.Message
-	default:
-		res.Message = fmt.Sprintf("no line of %d worker pod(s) in the last %s matches a 4313021 pattern", len(pods.Items), window)
-	}
+	res.Conclude(check.Verdict{
+		Fail: code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), window, strings.Join(dirty, ", "))),
+		Pass: fmt.Sprintf("no line of %d worker pod(s) in the last %s matches a 4313021 pattern", len(pods.Items), window),
+	})
 	return res
 }
 
@@ -249,6 +243,5 @@ func quote(line string) string {
 }
 
 func unknownResult(name, reason, message string) check.Result {
-	return check.Result{Status: check.Unknown, Reason: reason, Message: message,
-		Findings: []check.Finding{{Check: name, Severity: v1alpha1.SeverityUnknown, Reason: reason, Message: message}}}
+	return check.Only(check.UnknownFinding(name, reason, message))
 }
