@@ -26,6 +26,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/metrics"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
@@ -40,6 +41,9 @@ type PaaSDiagnosisReconciler struct {
 	Checkers []check.Checker
 	// Runner runs one evaluation's checks.
 	Runner check.Runner
+	// Databases are the connection pools to the platform's databases, which the checks
+	// use; the reconciler owns them and closes a diagnosis' pools when it is deleted.
+	Databases *platformdb.Pools
 	// Release reads the platform's release line before the checks run; nil leaves it
 	// Unknown.
 	Release ReleaseDetector
@@ -72,7 +76,9 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	var d v1alpha1.PaaSDiagnosis
 	if err := r.Get(ctx, req.NamespacedName, &d); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName)
+			if r.Databases != nil {
+				r.Databases.Forget(req.NamespacedName)
+			}
 			r.Metrics.Forget(req.NamespacedName)
 			r.started.Delete(req.NamespacedName)
 			return ctrl.Result{}, nil
@@ -232,15 +238,6 @@ func (r *PaaSDiagnosisReconciler) enabled(spec *v1alpha1.PaaSDiagnosisSpec) []ch
 		}
 	}
 	return out
-}
-
-// forget releases what checkers keep for a deleted diagnosis.
-func (r *PaaSDiagnosisReconciler) forget(key types.NamespacedName) {
-	for _, c := range r.Checkers {
-		if f, ok := c.(check.Forgetter); ok {
-			f.Forget(key)
-		}
-	}
 }
 
 func (r *PaaSDiagnosisReconciler) now() time.Time {

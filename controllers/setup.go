@@ -55,6 +55,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 		}),
 		Runner:                  check.Runner{Concurrency: opts.CheckConcurrency},
 		Release:                 checks.ReleaseDetector{Databases: opts.Databases},
+		Databases:               opts.Databases,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		Recorder:                mgr.GetEventRecorder("paasdiag"),
 		Metrics:                 recorder,

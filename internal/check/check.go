@@ -8,7 +8,6 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/release"
@@ -97,12 +96,6 @@ type Outcome struct {
 	Checker  Checker
 	Result   Result
 	Duration time.Duration
-}
-
-// Forgetter is implemented by checkers that keep state per diagnosis (e.g. database
-// connections); Forget releases it when the diagnosis is deleted.
-type Forgetter interface {
-	Forget(diagnosis types.NamespacedName)
 }
 
 // Input is a Secret a check reads: one key of it, or (Key empty) the whole Secret.

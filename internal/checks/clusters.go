@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
@@ -50,9 +49,6 @@ func (ClusterReachability) Condition() string { return v1alpha1.ConditionCluster
 func (ClusterReachability) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool {
 	return len(spec.Clusters) > 0 || spec.DiscoverClusters
 }
-
-// Forget closes the diagnosis' database connections.
-func (c ClusterReachability) Forget(d types.NamespacedName) { c.Databases.Forget(d) }
 
 // clusterTarget is one cluster to probe, from the spec or the platform's database.
 type clusterTarget struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
@@ -28,7 +27,6 @@ type InstancePools struct {
 }
 
 var _ check.Checker = InstancePools{}
-var _ check.Forgetter = InstancePools{}
 
 // Name implements check.Checker.
 func (InstancePools) Name() string { return "instance-pools" }
@@ -38,9 +36,6 @@ func (InstancePools) Condition() string { return v1alpha1.ConditionInstancePoolA
 
 // Enabled implements check.Checker.
 func (InstancePools) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool { return spec.InstancePools != nil }
-
-// Forget closes the diagnosis' database connections.
-func (c InstancePools) Forget(d types.NamespacedName) { c.Databases.Forget(d) }
 
 // Check implements check.Checker.
 func (c InstancePools) Check(ctx context.Context, t check.Target) check.Result {
