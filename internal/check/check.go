@@ -8,7 +8,6 @@ import (
 	"context"
 	"time"
 
-
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/release"
 )
