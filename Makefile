@@ -77,6 +77,10 @@ test: manifests generate fmt vet envtest mariadb promtool ## Run every test: uni
 demo: manifests envtest mariadb ## Show paasdiag at work on local control planes and MariaDB (about a minute once built).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
 
+.PHONY: bench-isolation
+bench-isolation: envtest build ## Scale runs: 1,000 diagnoses healthy and with 10 hanging, 3 runs each, medians (about 30 min).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/isolation.sh
+
 .PHONY: schema
 schema: ## Re-extract hack/sql/<line>/{columns,migrations}.tsv from a git copy of TencentBlueKing/blueking-paas (MIRROR=dir).
 	hack/schema/extract.sh $(MIRROR)

@@ -45,7 +45,7 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that of several replicas only one evaluates.")
 	flag.StringVar(&leaderElectNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the manager's own namespace.")
 	flag.StringVar(&watchNamespace, "watch-namespace", "", "Only watch PaaSDiagnosis objects in this namespace; empty watches all.")
-	flag.IntVar(&concurrency, "concurrency", 10, "How many diagnoses are evaluated at once.")
+	flag.IntVar(&concurrency, "concurrency", 32, "How many diagnoses are evaluated at once. An evaluation waiting on a slow target holds one for at most its timeout, so there are enough that a few hanging targets do not delay the rest.")
 	flag.IntVar(&checkConcurrency, "check-concurrency", 4, "How many checks of one diagnosis run at once.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)

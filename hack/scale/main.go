@@ -152,7 +152,7 @@ func run(n, hanging, unrelated int, interval, measure time.Duration) error {
 	}
 	metricsAddr, _ := netfault.ClosedAddr()
 	manager := exec.Command(filepath.Join("bin", "manager"), "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0",
-		"--leader-elect=false", "--concurrency=20")
+		"--leader-elect=false") // the default concurrency, as shipped
 	manager.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	if err := manager.Start(); err != nil {
 		return fmt.Errorf("starting bin/manager (run make build first): %w", err)
