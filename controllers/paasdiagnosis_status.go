@@ -93,8 +93,6 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *st
 		previous[findingKey(f.Check, f.Reason, f.Code, f.Severity)] = f.Since
 	}
 	var findings []v1alpha1.Finding
-	var clusters []v1alpha1.ClusterStatus
-	var pools []v1alpha1.PoolStatus
 	for _, o := range outcomes {
 		r := o.Result
 		set(d, o.Checker.Condition(), conditionStatus(r.Status), r.Reason, r.Message)
@@ -114,8 +112,6 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *st
 				Since:       since,
 			})
 		}
-		clusters = append(clusters, r.Clusters...)
-		pools = append(pools, r.Pools...)
 	}
 	sortFindings(findings)
 	d.Status.Codes = activeCodes(findings)
@@ -124,8 +120,12 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *st
 		findings = findings[:maxFindings]
 	}
 	d.Status.Findings = findings
-	d.Status.Clusters = clusters
-	d.Status.Pools = pools
+	d.Status.Clusters, d.Status.Pools = nil, nil
+	for _, o := range outcomes {
+		if o.Result.Details != nil {
+			o.Result.Details(&d.Status)
+		}
+	}
 	d.Status.LastEvaluationTime = &now
 	d.Status.ObservedGeneration = d.Generation
 	if stall != nil {

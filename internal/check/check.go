@@ -49,10 +49,10 @@ type Result struct {
 	Message string
 	// Findings are the details behind a Fail or Unknown, and warnings on a Pass.
 	Findings []Finding
-	// Clusters are per-API-server details, from the cluster check.
-	Clusters []v1alpha1.ClusterStatus
-	// Pools are per-plan counts, from the pool check.
-	Pools []v1alpha1.PoolStatus
+	// Details adds to status what the check found part by part (per cluster, per
+	// plan), beside its condition and findings; nil adds nothing. The status setter
+	// calls it once per evaluation on a status whose details were cleared.
+	Details func(status *v1alpha1.PaaSDiagnosisStatus)
 }
 
 // Secrets holds the data of the Secrets a diagnosis references, by Secret name. Only

@@ -184,9 +184,10 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	index := map[*clusterTarget]int{}
 	var failed []string
+	clusters := make([]v1alpha1.ClusterStatus, 0, len(targets))
 	for i, ct := range targets {
 		index[ct] = i
-		res.Clusters = append(res.Clusters, v1alpha1.ClusterStatus{Name: ct.name, Source: ct.source})
+		clusters = append(clusters, v1alpha1.ClusterStatus{Name: ct.name, Source: ct.source})
 		name := "cluster/" + ct.name
 		if len(ct.apiServers) == 0 {
 			failed = append(failed, ct.name+": no API servers")
@@ -206,7 +207,7 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 	}
 	for _, p := range probed {
 		r := p.result
-		st := &res.Clusters[index[p.cluster]]
+		st := &clusters[index[p.cluster]]
 		st.APIServers = append(st.APIServers, v1alpha1.APIServerStatus{
 			URL: r.URL, Reachable: r.Reachable, Reason: r.Reason, ServerVersion: r.ServerVersion,
 			Latency:                    &metav1.Duration{Duration: r.Latency.Round(time.Millisecond)},
@@ -224,6 +225,7 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		}
 	}
 	total := len(probed)
+	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) { s.Clusters = append(s.Clusters, clusters...) }
 
 	pass := fmt.Sprintf("%d API server(s) of %d cluster(s) answer the platform's requests as cluster-admin", total, len(targets))
 	if total == 0 {

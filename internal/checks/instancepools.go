@@ -93,9 +93,11 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 	plans, findings := selectPlans(report.Plans, cfg.Plans)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: findings}
 	var empty, low []string
+	pools := make([]v1alpha1.PoolStatus, 0, len(plans))
+	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) { s.Pools = append(s.Pools, pools...) }
 	for _, p := range plans {
 		name := planName(p)
-		res.Pools = append(res.Pools, v1alpha1.PoolStatus{
+		pools = append(pools, v1alpha1.PoolStatus{
 			Service: p.Service, Plan: p.Plan, Tenant: p.Tenant,
 			Available: int32(p.Available), Policy: int32(p.Policy), Total: int32(p.Total),
 		})

@@ -86,8 +86,10 @@ func TestJudgePoolsStatus(t *testing.T) {
 	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{plan("redis", "0shared", 2, 1, 7)}},
 		&v1alpha1.InstancePoolsCheck{})
 	want := v1alpha1.PoolStatus{Service: "redis", Plan: "0shared", Tenant: "default", Available: 2, Policy: 1, Total: 7}
-	if len(r.Pools) != 1 || r.Pools[0] != want {
-		t.Errorf("pools %+v, want %+v", r.Pools, want)
+	var status v1alpha1.PaaSDiagnosisStatus
+	r.Details(&status)
+	if len(status.Pools) != 1 || status.Pools[0] != want {
+		t.Errorf("pools %+v, want %+v", status.Pools, want)
 	}
 }
 
