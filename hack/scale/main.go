@@ -51,14 +51,17 @@ func main() {
 	unrelated := flag.Int("unrelated", 0, "unrelated Secrets and Pods to create in the control cluster first")
 	interval := flag.Duration("interval", time.Minute, "the diagnoses' interval")
 	measure := flag.Duration("measure", 2*time.Minute, "how long to measure, after every diagnosis was evaluated once")
+	concurrency := flag.Int("concurrency", 0, "the manager's --concurrency; 0 leaves its default, as shipped")
+	manager := flag.String("manager", filepath.Join("bin", "manager"), "the manager binary to run")
+	managerLog := flag.String("manager-log", "", "a file to write the manager's log to; empty discards it")
 	flag.Parse()
-	if err := run(*n, *hanging, *unrelated, *interval, *measure); err != nil {
+	if err := run(*n, *hanging, *unrelated, *interval, *measure, *manager, *concurrency, *managerLog); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, hanging, unrelated int, interval, measure time.Duration) error {
+func run(n, hanging, unrelated int, interval, measure time.Duration, managerBinary string, concurrency int, managerLog string) error {
 	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "paasdiag-scale-")
@@ -151,9 +154,20 @@ func run(n, hanging, unrelated int, interval, measure time.Duration) error {
 		return err
 	}
 	metricsAddr, _ := netfault.ClosedAddr()
-	manager := exec.Command(filepath.Join("bin", "manager"), "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0",
-		"--leader-elect=false") // the default concurrency, as shipped
+	args := []string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--leader-elect=false"}
+	if concurrency > 0 {
+		args = append(args, fmt.Sprintf("--concurrency=%d", concurrency))
+	}
+	manager := exec.Command(managerBinary, args...)
 	manager.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	if managerLog != "" {
+		logFile, err := os.Create(managerLog)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = logFile.Close() }()
+		manager.Stdout, manager.Stderr = logFile, logFile
+	}
 	if err := manager.Start(); err != nil {
 		return fmt.Errorf("starting bin/manager (run make build first): %w", err)
 	}
