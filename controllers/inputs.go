@@ -23,17 +23,16 @@ type secretUse struct {
 	condition string // the condition of the check that needs it
 }
 
-// secretUses lists the Secrets the enabled checks declare (check.InputDeclarer), in
-// a stable order: the checks' order, then each check's. A Secret only a disabled check
-// would read is not read.
-func secretUses(spec *v1alpha1.PaaSDiagnosisSpec, enabled []check.Checker) []secretUse {
+// secretUses lists the Secrets the plan's checks declare, in a stable order: the
+// checks' order, then each check's. A Secret only a disabled check would read is not
+// read, and neither is one only a rejected check would.
+func secretUses(planned []check.Planned) []secretUse {
 	var uses []secretUse
-	for _, c := range enabled {
-		d, ok := c.(check.InputDeclarer)
-		if !ok {
+	for _, c := range planned {
+		if c.Invalid != nil {
 			continue
 		}
-		for _, in := range d.Inputs(spec) {
+		for _, in := range c.Inputs {
 			uses = append(uses, secretUse{name: in.Secret, key: in.Key, what: in.What, condition: c.Condition()})
 		}
 	}
@@ -54,12 +53,12 @@ func (e *stallError) Error() string { return e.message }
 // Secret or key, or one paasdiag may not read, is a stallError naming it (the first one
 // per condition); the checks behind other conditions can still run. Any other failure
 // is returned as an error (transient). Secret values never reach a message.
-func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, spec *v1alpha1.PaaSDiagnosisSpec, enabled []check.Checker) (check.Secrets, []*stallError, error) {
+func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, planned []check.Planned) (check.Secrets, []*stallError, error) {
 	secrets := check.Secrets{}
 	missing := map[string]*stallError{} // by Secret name, so each is read once
 	var stalls []*stallError
 	stalled := map[string]bool{}
-	for _, use := range secretUses(spec, enabled) {
+	for _, use := range secretUses(planned) {
 		stall := missing[use.name]
 		data, read := secrets[use.name]
 		if !read && stall == nil {

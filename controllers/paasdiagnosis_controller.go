@@ -36,17 +36,14 @@ type PaaSDiagnosisReconciler struct {
 	client.Client
 	// APIReader reads Secrets by name, uncached: paasdiag never lists or watches them.
 	APIReader client.Reader
-	// Checkers are every check paasdiag knows; each diagnosis runs the ones its spec
-	// enables.
-	Checkers []check.Checker
+	// Build makes, for each evaluation, the checks a diagnosis' spec enables
+	// (checks.Build in the manager).
+	Build check.Builder
 	// Runner runs one evaluation's checks.
 	Runner check.Runner
 	// Databases are the connection pools to the platform's databases, which the checks
 	// use; the reconciler owns them and closes a diagnosis' pools when it is deleted.
 	Databases *platformdb.Pools
-	// Release reads the platform's release line before the checks run; nil leaves it
-	// Unknown.
-	Release ReleaseDetector
 	// MaxConcurrentReconciles bounds how many diagnoses are evaluated at once.
 	MaxConcurrentReconciles int
 	// Recorder emits an event when a code becomes active or clears; nil emits none.
@@ -90,9 +87,9 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 
 	before := d.DeepCopy()
-	enabled := r.enabled(&d.Spec)
-	setInitialConditions(&d, enabled)
-	result, err := r.evaluate(ctx, &d, enabled)
+	plan := r.Build(&d)
+	setInitialConditions(&d, checkersOf(plan.Checks))
+	result, err := r.evaluate(ctx, &d, plan)
 
 	if !equality.Semantic.DeepEqual(before.Status, d.Status) {
 		// A merge patch of status only: paasdiag is the status' sole writer, so there is
@@ -112,8 +109,9 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	return result, err
 }
 
-// evaluate runs the checks if the diagnosis is due, leaving the verdict in d.Status.
-func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, enabled []check.Checker) (ctrl.Result, error) {
+// evaluate runs the plan's checks if the diagnosis is due, leaving the verdict in
+// d.Status.
+func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 	if d.Spec.Suspend {
 		log.V(1).Info("Diagnosis is suspended")
@@ -126,29 +124,19 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		next := d.Status.LastEvaluationTime.Add(interval)
 		return ctrl.Result{RequeueAfter: next.Sub(now) + r.jitter(interval)}, nil
 	}
+	r.observeLateness(d, now)
 
-	if last := d.Status.LastEvaluationTime; last != nil && d.Status.ObservedGeneration == d.Generation {
-		// A scheduled evaluation: how late is it? Against the previous start as this
-		// process saw it; lastEvaluationTime (one second's resolution) after a restart.
-		prev := last.Time
-		if started, ok := r.started.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
-			prev = started.(time.Time)
-		}
-		r.Metrics.ObserveLateness(now.Sub(prev.Add(interval)))
-	}
-	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, &d.Spec, enabled)
+	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, plan.Checks)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for _, c := range enabled {
-		if v, ok := c.(check.Validator); ok {
-			if err := v.Validate(&d.Spec); err != nil {
-				stalls = append(stalls, &stallError{condition: c.Condition(), reason: v1alpha1.ReasonInvalidSpec, message: err.Error()})
-			}
+	// The checks whose spec section is invalid or whose inputs are missing are not run;
+	// the others are, so that one missing Secret does not hide what the rest would find.
+	for _, c := range plan.Checks {
+		if c.Invalid != nil {
+			stalls = append(stalls, &stallError{condition: c.Condition(), reason: v1alpha1.ReasonInvalidSpec, message: c.Invalid.Error()})
 		}
 	}
-	// The checks whose inputs are missing or invalid are not run; the others are, so
-	// that one missing Secret does not hide what the rest would find.
 	blocked := map[string]*stallError{}
 	for _, s := range stalls {
 		if blocked[s.condition] == nil {
@@ -156,20 +144,19 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		}
 	}
 	var runnable []check.Checker
-	for _, c := range enabled {
+	for _, c := range plan.Checks {
 		if blocked[c.Condition()] == nil {
-			runnable = append(runnable, c)
+			runnable = append(runnable, c.Checker)
 		}
 	}
 
 	start := r.now()
 	r.started.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, start)
-	target := check.Target{Diagnosis: d, Secrets: secrets, Release: r.detectRelease(ctx, d, secrets), Memo: &check.Memo{}}
-	setPlatform(d, target.Release)
-	outcomes := r.Runner.Run(ctx, runnable, target, d.Spec.Timeout.Duration)
-	for _, c := range enabled {
+	setPlatform(d, r.resolve(ctx, d, plan, secrets))
+	outcomes := r.Runner.Run(ctx, runnable, d.Spec.Timeout.Duration)
+	for _, c := range plan.Checks {
 		if s := blocked[c.Condition()]; s != nil {
-			outcomes = append(outcomes, check.Outcome{Checker: c, Result: check.Result{Status: check.Unknown, Reason: s.reason, Message: s.message}})
+			outcomes = append(outcomes, check.Outcome{Checker: c.Checker, Result: check.Result{Status: check.Unknown, Reason: s.reason, Message: s.message}})
 		}
 	}
 	var stall *stallError
@@ -196,19 +183,30 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	return ctrl.Result{RequeueAfter: start.Add(interval).Sub(r.now()) + r.jitter(interval)}, nil
 }
 
-// ReleaseDetector reads the platform's release line (checks.ReleaseDetector).
-type ReleaseDetector interface {
-	Detect(ctx context.Context, t check.Target) release.Detection
+// observeLateness records how late a scheduled evaluation starts: against the previous
+// start as this process saw it; lastEvaluationTime (one second's resolution) after a
+// restart. A first evaluation or a new generation is not scheduled, so not late.
+func (r *PaaSDiagnosisReconciler) observeLateness(d *v1alpha1.PaaSDiagnosis, now time.Time) {
+	last := d.Status.LastEvaluationTime
+	if last == nil || d.Status.ObservedGeneration != d.Generation {
+		return
+	}
+	prev := last.Time
+	if started, ok := r.started.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
+		prev = started.(time.Time)
+	}
+	r.Metrics.ObserveLateness(now.Sub(prev.Add(d.Spec.Interval.Duration)))
 }
 
-// detectRelease reads the release line within the diagnosis' timeout.
-func (r *PaaSDiagnosisReconciler) detectRelease(ctx context.Context, d *v1alpha1.PaaSDiagnosis, secrets check.Secrets) release.Detection {
-	if r.Release == nil {
+// resolve hands the checks their inputs and reads the release line, within the
+// diagnosis' timeout.
+func (r *PaaSDiagnosisReconciler) resolve(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan, secrets check.Secrets) release.Detection {
+	if plan.Resolve == nil {
 		return release.UnknownBecause("paasdiag was started without release detection")
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.Spec.Timeout.Duration)
 	defer cancel()
-	return r.Release.Detect(ctx, check.Target{Diagnosis: d, Secrets: secrets})
+	return plan.Resolve(ctx, secrets)
 }
 
 // due reports whether the diagnosis should be evaluated now: never evaluated, a new
@@ -230,12 +228,11 @@ func (r *PaaSDiagnosisReconciler) jitter(interval time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(interval / 100)))
 }
 
-func (r *PaaSDiagnosisReconciler) enabled(spec *v1alpha1.PaaSDiagnosisSpec) []check.Checker {
-	var out []check.Checker
-	for _, c := range r.Checkers {
-		if c.Enabled(spec) {
-			out = append(out, c)
-		}
+// checkersOf returns the plan's checks.
+func checkersOf(planned []check.Planned) []check.Checker {
+	out := make([]check.Checker, len(planned))
+	for i, c := range planned {
+		out[i] = c.Checker
 	}
 	return out
 }

@@ -16,10 +16,9 @@ import (
 // staticChecker is a pure test check for the status setters.
 type staticChecker struct{ condition string }
 
-func (s staticChecker) Name() string                                     { return s.condition }
-func (s staticChecker) Condition() string                                { return s.condition }
-func (s staticChecker) Enabled(*v1alpha1.PaaSDiagnosisSpec) bool         { return true }
-func (s staticChecker) Check(context.Context, check.Target) check.Result { return check.Result{} }
+func (s staticChecker) Name() string                       { return s.condition }
+func (s staticChecker) Condition() string                  { return s.condition }
+func (s staticChecker) Check(context.Context) check.Result { return check.Result{} }
 
 var (
 	clusterCheck = staticChecker{v1alpha1.ConditionClusterReachable}

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
-	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/checks"
 )
 
@@ -95,13 +94,8 @@ func TestResolveSecrets(t *testing.T) {
 			wantRead: []string{"app-cluster"}, wantStalls: []string{"ClusterReachable/SecretNotFound"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var enabled []check.Checker
-			for _, c := range checks.All(checks.Dependencies{}) {
-				if c.Enabled(&tt.spec) {
-					enabled = append(enabled, c)
-				}
-			}
-			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", &tt.spec, enabled)
+			plan := checks.Build(checks.Dependencies{})(&v1alpha1.PaaSDiagnosis{Spec: tt.spec})
+			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", plan.Checks)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -48,13 +48,12 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 	r := &PaaSDiagnosisReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Checkers: checks.All(checks.Dependencies{
+		Build: checks.Build(checks.Dependencies{
 			Databases: opts.Databases,
 			Reader:    mgr.GetAPIReader(),
 			Logs:      checks.PodLogs{Client: clientset},
 		}),
 		Runner:                  check.Runner{Concurrency: opts.CheckConcurrency},
-		Release:                 checks.ReleaseDetector{Databases: opts.Databases},
 		Databases:               opts.Databases,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		Recorder:                mgr.GetEventRecorder("paasdiag"),

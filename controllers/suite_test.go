@@ -71,15 +71,9 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&PaaSDiagnosisReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Checkers: []check.Checker{
-			// The real checks' input declarations: which Secrets each reads.
-			scriptedChecker{condition: v1alpha1.ConditionClusterReachable, enabled: func(s *v1alpha1.PaaSDiagnosisSpec) bool { return len(s.Clusters) > 0 },
-				inputs: checks.ClusterReachability{}.Inputs},
-			scriptedChecker{condition: v1alpha1.ConditionInstancePoolAvailable, enabled: func(s *v1alpha1.PaaSDiagnosisSpec) bool { return s.InstancePools != nil },
-				inputs: checks.InstancePools{}.Inputs},
-		},
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Build:                   scriptedBuild,
 		Runner:                  check.Runner{Concurrency: 2},
 		MaxConcurrentReconciles: 4,
 	}).SetupWithManager(mgr)).To(Succeed())
@@ -135,24 +129,33 @@ func (s *checkScript) callCount(d types.NamespacedName, condition string) int {
 	return s.calls[scriptKey(d, condition)]
 }
 
+// scriptedBuild plans what the real checks would (which checks the spec enables, and
+// the Secrets each declares), keeps the cluster and pool checks, and scripts them.
+// Resolve is left nil: the release line stays unknown.
+func scriptedBuild(d *v1alpha1.PaaSDiagnosis) check.Plan {
+	var p check.Plan
+	for _, c := range checks.Build(checks.Dependencies{})(d).Checks {
+		switch c.Condition() {
+		case v1alpha1.ConditionClusterReachable, v1alpha1.ConditionInstancePoolAvailable:
+			c.Checker = scriptedChecker{condition: c.Condition(), diagnosis: client.ObjectKeyFromObject(d)}
+			p.Checks = append(p.Checks, c)
+		}
+	}
+	return p
+}
+
 // scriptedChecker returns what the script says, Pass by default. A result with reason
 // "Hang" makes it block until its context ends, like a probe of a listener that never
 // answers.
 type scriptedChecker struct {
 	condition string
-	enabled   func(*v1alpha1.PaaSDiagnosisSpec) bool
-	inputs    func(*v1alpha1.PaaSDiagnosisSpec) []check.Input
+	diagnosis types.NamespacedName
 }
 
-func (s scriptedChecker) Inputs(spec *v1alpha1.PaaSDiagnosisSpec) []check.Input {
-	return s.inputs(spec)
-}
-
-func (s scriptedChecker) Name() string                                  { return "scripted-" + s.condition }
-func (s scriptedChecker) Condition() string                             { return s.condition }
-func (s scriptedChecker) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool { return s.enabled(spec) }
-func (s scriptedChecker) Check(ctx context.Context, t check.Target) check.Result {
-	r, ok := script.get(client.ObjectKeyFromObject(t.Diagnosis), s.condition)
+func (s scriptedChecker) Name() string      { return "scripted-" + s.condition }
+func (s scriptedChecker) Condition() string { return s.condition }
+func (s scriptedChecker) Check(ctx context.Context) check.Result {
+	r, ok := script.get(s.diagnosis, s.condition)
 	if !ok {
 		return check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Message: "scripted pass"}
 	}

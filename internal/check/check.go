@@ -59,35 +59,16 @@ type Result struct {
 // the Secrets the spec names are ever read.
 type Secrets map[string]map[string][]byte
 
-// Target is what a check looks at: the diagnosis and its resolved inputs.
-type Target struct {
-	// Diagnosis is the object being evaluated; checks must not modify it.
-	Diagnosis *v1alpha1.PaaSDiagnosis
-	// Secrets are the referenced Secrets, already read.
-	Secrets Secrets
-	// Release is the platform's release line, read before the checks run. Rules that
-	// differ between lines follow it; while it is Unknown they claim no code.
-	Release release.Detection
-	// Memo shares work between this evaluation's checks; nil shares nothing.
-	Memo *Memo
-}
-
-// Checker is one check. Implementations live one per file under internal/checks.
+// Checker is one check of one diagnosis, built from its spec section for one
+// evaluation (see Plan): it holds what it looks at, and reads its inputs, typed, from
+// what it was built with once the reconciler has resolved them.
 type Checker interface {
 	// Name is a short stable name, used in logs and metrics, e.g. "instance-pools".
 	Name() string
 	// Condition is the condition type this checker owns.
 	Condition() string
-	// Enabled reports whether the spec asks for this check.
-	Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool
-	// Check evaluates the target. It must return soon after ctx is done.
-	Check(ctx context.Context, target Target) Result
-}
-
-// Validator is implemented by checkers whose spec needs more validation than the CRD
-// can express (e.g. that patterns compile). An error stalls the diagnosis.
-type Validator interface {
-	Validate(spec *v1alpha1.PaaSDiagnosisSpec) error
+	// Check evaluates. It must return soon after ctx is done.
+	Check(ctx context.Context) Result
 }
 
 // Outcome pairs a checker with its result and how long it took.
@@ -105,11 +86,44 @@ type Input struct {
 	What string
 }
 
-// InputDeclarer is implemented by checks that read Secrets. The reconciler reads what
-// the enabled checks declare, once per evaluation, and a Secret or key that is missing
-// blocks exactly the checks that declared it.
-type InputDeclarer interface {
-	Inputs(spec *v1alpha1.PaaSDiagnosisSpec) []Input
+// Planned is a check a diagnosis enables, as built from its spec section.
+type Planned struct {
+	Checker
+	// Inputs are the Secrets it reads. The reconciler reads what the plan's checks
+	// declare, once per evaluation; a Secret or key that is missing blocks exactly the
+	// checks that declared it.
+	Inputs []Input
+	// Invalid says why its spec section was rejected when the check was built, beyond
+	// what the CRD can express (a pattern that does not compile); it is then not run.
+	Invalid error
+}
+
+// Plan is what one evaluation of one diagnosis runs.
+type Plan struct {
+	// Checks are the checks the spec enables, in the order of the troubleshooting steps.
+	Checks []Planned
+	// Resolve hands the checks the Secrets they declared, as typed inputs (DSNs, the
+	// platform's key, cluster credentials), and reads the platform's release line, which
+	// it returns. The reconciler calls it once, before the checks run; nil leaves the
+	// line unknown.
+	Resolve func(ctx context.Context, secrets Secrets) release.Detection
+}
+
+// Builder builds a diagnosis' plan from its spec, for one evaluation.
+type Builder func(d *v1alpha1.PaaSDiagnosis) Plan
+
+// Rejected is the plan entry of a check whose spec section is invalid: it names the
+// check and its condition, and is never run.
+func Rejected(name, condition string, err error) Planned {
+	return Planned{Checker: rejected{name: name, condition: condition}, Invalid: err}
+}
+
+type rejected struct{ name, condition string }
+
+func (r rejected) Name() string      { return r.name }
+func (r rejected) Condition() string { return r.condition }
+func (r rejected) Check(context.Context) Result {
+	return Result{Status: Unknown, Reason: v1alpha1.ReasonInvalidSpec, Message: "the check's spec is invalid"}
 }
 
 // Verdict says what a check concludes in each case; Result.Conclude picks the case

@@ -15,14 +15,14 @@ type Runner struct {
 	Concurrency int
 }
 
-// Run runs every checker against target and returns their outcomes in the checkers'
+// Run runs every checker and returns their outcomes in the checkers'
 // order. Each check gets a context that ends after timeout, and a short grace after it
 // to report what its probes saw (a cluster check whose one API server hung still has
 // the others' results). A check that ignores its context is abandoned when the grace
 // is over and reported Unknown with reason Timeout, so it never delays the others or
 // the evaluation for long. A check that panics is reported Unknown with reason
 // CheckPanicked.
-func (r Runner) Run(ctx context.Context, checkers []Checker, target Target, timeout time.Duration) []Outcome {
+func (r Runner) Run(ctx context.Context, checkers []Checker, timeout time.Duration) []Outcome {
 	outcomes := make([]Outcome, len(checkers))
 	limit := r.Concurrency
 	if limit <= 0 || limit > len(checkers) {
@@ -43,14 +43,14 @@ func (r Runner) Run(ctx context.Context, checkers []Checker, target Target, time
 			// The slot is released when this check's deadline passes, even if the check
 			// itself is still running: a hung check must not hold up the ones queued.
 			defer func() { <-slots }()
-			outcomes[i] = runOne(ctx, c, target, timeout)
+			outcomes[i] = runOne(ctx, c, timeout)
 		}()
 	}
 	wg.Wait()
 	return outcomes
 }
 
-func runOne(parent context.Context, c Checker, target Target, timeout time.Duration) Outcome {
+func runOne(parent context.Context, c Checker, timeout time.Duration) Outcome {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	start := time.Now()
@@ -65,7 +65,7 @@ func runOne(parent context.Context, c Checker, target Target, timeout time.Durat
 				}
 			}
 		}()
-		done <- c.Check(ctx, target)
+		done <- c.Check(ctx)
 	}()
 	select {
 	case res := <-done:

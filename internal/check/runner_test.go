@@ -14,10 +14,9 @@ type fakeChecker struct {
 	run  func(ctx context.Context) Result
 }
 
-func (f fakeChecker) Name() string                               { return f.name }
-func (f fakeChecker) Condition() string                          { return "Test" + f.name }
-func (f fakeChecker) Enabled(*v1alpha1.PaaSDiagnosisSpec) bool   { return true }
-func (f fakeChecker) Check(ctx context.Context, _ Target) Result { return f.run(ctx) }
+func (f fakeChecker) Name() string                     { return f.name }
+func (f fakeChecker) Condition() string                { return "Test" + f.name }
+func (f fakeChecker) Check(ctx context.Context) Result { return f.run(ctx) }
 
 func pass(context.Context) Result { return Result{Status: Pass, Reason: v1alpha1.ReasonSucceeded} }
 
@@ -31,7 +30,7 @@ func TestRunnerAbandonsAHungCheck(t *testing.T) {
 	fast := fakeChecker{name: "fast", run: pass}
 
 	// One slot: the fast check can only run once the hung one gives its slot up.
-	outcomes := Runner{Concurrency: 1}.Run(context.Background(), []Checker{hung, fast}, Target{}, 200*time.Millisecond)
+	outcomes := Runner{Concurrency: 1}.Run(context.Background(), []Checker{hung, fast}, 200*time.Millisecond)
 
 	// Run returned while the hung check is still blocked: it was abandoned at its deadline.
 	if got := outcomes[0].Result; got.Status != Unknown || got.Reason != v1alpha1.ReasonTimeout {
@@ -61,7 +60,7 @@ func TestRunnerRunsChecksConcurrently(t *testing.T) {
 		return Result{Status: Pass}
 	}
 	checks := []Checker{fakeChecker{"a", barrier}, fakeChecker{"b", barrier}, fakeChecker{"c", barrier}}
-	for _, o := range (Runner{}).Run(context.Background(), checks, Target{}, 5*time.Second) {
+	for _, o := range (Runner{}).Run(context.Background(), checks, 5*time.Second) {
 		if o.Result.Status != Pass {
 			t.Errorf("%s: %s/%s", o.Checker.Name(), o.Result.Status, o.Result.Reason)
 		}
@@ -74,7 +73,7 @@ func TestRunnerNeverPassesAfterTheDeadline(t *testing.T) {
 		<-ctx.Done()
 		return Result{Status: Pass}
 	}}
-	o := Runner{}.Run(context.Background(), []Checker{late}, Target{}, 50*time.Millisecond)[0]
+	o := Runner{}.Run(context.Background(), []Checker{late}, 50*time.Millisecond)[0]
 	if o.Result.Status != Unknown || o.Result.Reason != v1alpha1.ReasonTimeout {
 		t.Errorf("got %s/%s, want Unknown/Timeout", o.Result.Status, o.Result.Reason)
 	}
@@ -83,7 +82,7 @@ func TestRunnerNeverPassesAfterTheDeadline(t *testing.T) {
 func TestRunnerRecoversFromAPanic(t *testing.T) {
 	boom := fakeChecker{name: "boom", run: func(context.Context) Result { panic("boom") }}
 	ok := fakeChecker{name: "ok", run: pass}
-	outcomes := Runner{}.Run(context.Background(), []Checker{boom, ok}, Target{}, time.Second)
+	outcomes := Runner{}.Run(context.Background(), []Checker{boom, ok}, time.Second)
 	if r := outcomes[0].Result; r.Status != Unknown || r.Reason != v1alpha1.ReasonCheckPanicked {
 		t.Errorf("panicking check: got %s/%s", r.Status, r.Reason)
 	}
@@ -96,7 +95,7 @@ func TestRunnerFailureIsKept(t *testing.T) {
 	fail := fakeChecker{name: "fail", run: func(context.Context) Result {
 		return Result{Status: Fail, Reason: "PoolEmpty", Findings: []Finding{{Check: "pool/redis/0shared", Code: "4313022"}}}
 	}}
-	o := Runner{}.Run(context.Background(), []Checker{fail}, Target{}, time.Second)[0]
+	o := Runner{}.Run(context.Background(), []Checker{fail}, time.Second)[0]
 	if o.Result.Status != Fail || o.Result.Reason != "PoolEmpty" || len(o.Result.Findings) != 1 {
 		t.Errorf("got %+v", o.Result)
 	}

@@ -1,15 +1,17 @@
 // Package checks holds every check paasdiag runs, one file each; each implements
-// check.Checker, and a diagnosis runs the ones its spec enables.
+// check.Checker, and a diagnosis runs the ones its spec enables (Build).
 package checks
 
 import (
 	"context"
 	"io"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
@@ -22,17 +24,48 @@ type Dependencies struct {
 	Reader client.Reader
 	// Logs opens pod logs through the API server.
 	Logs LogStreamer
+	// Now is the clock for certificate expiry; nil means time.Now.
+	Now func() time.Time
 }
 
-// All returns one instance of every check, in the order of the 4313021 and 4313022
-// troubleshooting steps.
-func All(deps Dependencies) []check.Checker {
-	return []check.Checker{
-		ClusterReachability{Databases: deps.Databases, Reader: deps.Reader},
-		InitialClusterState{Reader: deps.Reader, Databases: deps.Databases},
-		WorkerLogs{Reader: deps.Reader, Logs: deps.Logs},
-		InstancePools{Databases: deps.Databases},
+// Build returns the builder of a diagnosis' checks: for each evaluation, the checks
+// its spec enables, each built from its spec section (which it validates), sharing
+// one set of typed inputs.
+func Build(deps Dependencies) check.Builder {
+	return func(d *v1alpha1.PaaSDiagnosis) check.Plan {
+		p, _ := buildPlan(d, deps)
+		return p
 	}
+}
+
+// buildPlan builds d's checks in the order of the 4313021 and 4313022 troubleshooting
+// steps, and returns the inputs they share (tests bind them directly).
+func buildPlan(d *v1alpha1.PaaSDiagnosis, deps Dependencies) (check.Plan, *inputs) {
+	spec := &d.Spec
+	in := newInputs(d, deps.Databases)
+	var p check.Plan
+	if len(spec.Clusters) > 0 || spec.DiscoverClusters {
+		c := newClusterReachability(spec, d.Namespace, deps, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	if spec.InitialClusterState != nil {
+		c := newInitialClusterState(spec.InitialClusterState, d.Namespace, deps, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	if spec.WorkerLogs != nil {
+		c, err := newWorkerLogs(spec.WorkerLogs, d.Namespace, deps, in)
+		if err != nil {
+			p.Checks = append(p.Checks, check.Rejected(workerLogsName, v1alpha1.ConditionWorkerLogsClean, err))
+		} else {
+			p.Checks = append(p.Checks, check.Planned{Checker: c})
+		}
+	}
+	if spec.InstancePools != nil {
+		c := newInstancePools(spec.InstancePools, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	p.Resolve = in.resolve
+	return p, in
 }
 
 // PodLogs streams pod logs through the API server's pods/log subresource.

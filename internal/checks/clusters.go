@@ -15,7 +15,6 @@ import (
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
-	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
@@ -29,26 +28,32 @@ const (
 // cluster must answer the platform's requests, with the platform's credentials, as
 // cluster-admin.
 type ClusterReachability struct {
-	// Databases holds the diagnoses' connection pools, for discovery.
-	Databases *platformdb.Pools
-	// Reader lists the platform's apiserver pods, uncached, for RestartRequired.
-	Reader client.Reader
-	// Now is the clock for certificate expiry; nil means time.Now.
-	Now func() time.Time
+	// reader lists the platform's apiserver pods, uncached, for RestartRequired.
+	reader    client.Reader
+	namespace string
+	// podSelector selects the platform's apiserver pods; nil skips RestartRequired.
+	podSelector *metav1.LabelSelector
+	// expiryWarning is how long before a certificate expires it is warned about.
+	expiryWarning time.Duration
+	now           func() time.Time
+	in            *inputs
 }
 
-var _ check.Checker = ClusterReachability{}
+var _ check.Checker = (*ClusterReachability)(nil)
+
+func newClusterReachability(spec *v1alpha1.PaaSDiagnosisSpec, namespace string, deps Dependencies, in *inputs) *ClusterReachability {
+	return &ClusterReachability{reader: deps.Reader, namespace: namespace, podSelector: spec.APIServerPodSelector,
+		expiryWarning: spec.CertificateExpiryWarning.Duration, now: deps.Now, in: in}
+}
 
 // Name implements check.Checker.
-func (ClusterReachability) Name() string { return "cluster-reachability" }
+func (*ClusterReachability) Name() string { return "cluster-reachability" }
 
 // Condition implements check.Checker.
-func (ClusterReachability) Condition() string { return v1alpha1.ConditionClusterReachable }
+func (*ClusterReachability) Condition() string { return v1alpha1.ConditionClusterReachable }
 
-// Enabled implements check.Checker.
-func (ClusterReachability) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool {
-	return len(spec.Clusters) > 0 || spec.DiscoverClusters
-}
+// inputs are the clusters' credentials and what discovery reads.
+func (c *ClusterReachability) inputs() []check.Input { return c.in.clusterInputs() }
 
 // clusterTarget is one cluster to probe, from the spec or the platform's database.
 type clusterTarget struct {
@@ -67,17 +72,17 @@ type probedServer struct {
 }
 
 // Check implements check.Checker.
-func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Result {
+func (c *ClusterReachability) Check(ctx context.Context) check.Result {
 	now := time.Now()
-	if c.Now != nil {
-		now = c.Now()
+	if c.now != nil {
+		now = c.now()
 	}
-	inv := clusterInventory(ctx, t, c.Databases, now)
+	inv := c.in.inventory(ctx, now)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
-	if sel := t.Diagnosis.Spec.APIServerPodSelector; sel != nil && c.Reader != nil {
-		res.Findings = append(res.Findings, c.restartFindings(ctx, t.Diagnosis.Namespace, sel, inv.clusters, t.Release)...)
+	if c.podSelector != nil && c.reader != nil {
+		res.Findings = append(res.Findings, c.restartFindings(ctx, inv.clusters)...)
 	}
-	judgeClusters(&res, inv.clusters, inv.probed, now, t.Diagnosis.Spec.CertificateExpiryWarning.Duration)
+	judgeClusters(&res, inv.clusters, inv.probed, now, c.expiryWarning)
 	return res
 }
 
@@ -87,7 +92,8 @@ func (c ClusterReachability) Check(ctx context.Context, t check.Target) check.Re
 //
 // Only on 1.6 is the code claimed; with the release line unknown the warning carries
 // no code and says on which lines it holds.
-func (c ClusterReachability) restartFindings(ctx context.Context, namespace string, sel *metav1.LabelSelector, targets []*clusterTarget, rel release.Detection) []check.Finding {
+func (c *ClusterReachability) restartFindings(ctx context.Context, targets []*clusterTarget) []check.Finding {
+	namespace, sel, rel := c.namespace, c.podSelector, c.in.release
 	if rel.Line == release.Line17Plus {
 		// From 1.7 the platform drops its cached clusters itself when one changes
 		// (_GlobalConfigLastModified): no restart is needed, nothing to warn about.
@@ -99,7 +105,7 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 		return []check.Finding{check.UnknownFinding("apiserver-pods", v1alpha1.ReasonPodsUnreadable, "apiServerPodSelector is not valid: "+err.Error())}
 	}
 	var pods corev1.PodList
-	if err := c.Reader.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+	if err := c.reader.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return []check.Finding{check.UnknownFinding("apiserver-pods", v1alpha1.ReasonPodsUnreadable,
 			fmt.Sprintf("the platform's apiserver pods (%s) cannot be listed: %v", selector, err))}
 	}
@@ -140,28 +146,26 @@ func (c ClusterReachability) restartFindings(ctx context.Context, namespace stri
 }
 
 // resolveClusters lists the clusters to probe: the spec's and, with discoverClusters,
-// the platform's. A discovery that fails leaves an Unknown finding in the result.
-func resolveClusters(ctx context.Context, t check.Target, databases *platformdb.Pools) ([]*clusterTarget, check.Result) {
-	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+// the platform's. What discovery could not read is returned as findings.
+func (in *inputs) resolveClusters(ctx context.Context) ([]*clusterTarget, []check.Finding) {
 	var targets []*clusterTarget
-	for _, sc := range t.Diagnosis.Spec.Clusters {
-		creds := clusterprobe.CredentialsFromSecret(t.Secrets[sc.CredentialsSecretRef.Name])
-		creds.ServerName = sc.TLSServerName
-		ct := &clusterTarget{name: sc.Name, source: sourceSpec, creds: creds}
+	var findings []check.Finding
+	for _, sc := range in.specClusters {
+		ct := &clusterTarget{name: sc.Name, source: sourceSpec, creds: in.credentials[sc.Name]}
 		for _, u := range sc.APIServers {
 			ct.apiServers = append(ct.apiServers, string(u))
 		}
 		targets = append(targets, ct)
 	}
-	if t.Diagnosis.Spec.DiscoverClusters {
-		discovered, findings, err := discoverClusters(ctx, t, databases)
+	if in.discover {
+		discovered, found, err := in.discoverClusters(ctx)
 		if err != nil {
-			res.Findings = append(res.Findings, unknownFinding("database/workloads", err))
+			findings = append(findings, unknownFinding("database/workloads", err))
 		}
-		res.Findings = append(res.Findings, findings...)
+		findings = append(findings, found...)
 		targets = append(targets, discovered...)
 	}
-	return targets, res
+	return targets, findings
 }
 
 // probeAll probes every API server of every cluster in parallel (maxParallel at a

@@ -67,9 +67,9 @@ func poolOnLineWithGrant(t *testing.T, line mariadb.Line, legacyGrant bool, fill
 			InstancePools:    &v1alpha1.InstancePoolsCheck{MinAvailable: 1}}}
 	pools := platformdb.NewPools()
 	defer pools.Forget(client.ObjectKeyFromObject(d))
-	target := check.Target{Diagnosis: d, Secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}}
-	target.Release = ReleaseDetector{Databases: pools}.Detect(context.Background(), target)
-	return InstancePools{Databases: pools}.Check(context.Background(), target)
+	pl := Build(Dependencies{Databases: pools})(d)
+	pl.Resolve(context.Background(), check.Secrets{"db": {"dsn": []byte(dsn)}})
+	return pl.Checks[0].Check(context.Background())
 }
 
 func must0(t *testing.T, err error) {

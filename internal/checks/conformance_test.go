@@ -55,10 +55,15 @@ var (
 
 const jobName = v1alpha1.DefaultInitialClusterStateJobName
 
-func jobTarget(det release.Detection) check.Target {
-	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3"},
+func jobDiagnosis() *v1alpha1.PaaSDiagnosis {
+	return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3"},
 		Spec: v1alpha1.PaaSDiagnosisSpec{Timeout: metav1.Duration{Duration: time.Second}, InitialClusterState: &v1alpha1.InitialClusterStateCheck{}}}
-	return check.Target{Diagnosis: d, Release: det}
+}
+
+// jobCheck is the initial cluster state check of jobDiagnosis, reading Jobs with reader,
+// on the given release line.
+func jobCheck(t *testing.T, reader client.Reader, det release.Detection) check.Checker {
+	return builtCheck(t, jobDiagnosis(), Dependencies{Reader: reader}, nil, det, v1alpha1.ConditionInitialClusterStateReady)
 }
 
 func jobReader(t *testing.T, conditions ...batchv1.JobCondition) client.Reader {
@@ -110,7 +115,7 @@ func codesOf(r check.Result) string {
 // ICS01: up to 1.6 a missing Job is 4313021.
 func TestICS01_JobMissing16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
-		r := InitialClusterState{Reader: jobReader(t)}.Check(context.Background(), jobTarget(det))
+		r := jobCheck(t, jobReader(t), det).Check(context.Background())
 		expectVerdict(t, r, check.Fail, v1alpha1.ReasonJobMissing, "4313021")
 	})
 }
@@ -118,7 +123,7 @@ func TestICS01_JobMissing16(t *testing.T) {
 // ICS02: up to 1.6 a failed Job is 4313021, with the Job's own reason.
 func TestICS02_JobFailed16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
-		r := InitialClusterState{Reader: jobReader(t, cond(batchv1.JobFailed))}.Check(context.Background(), jobTarget(det))
+		r := jobCheck(t, jobReader(t, cond(batchv1.JobFailed)), det).Check(context.Background())
 		expectVerdict(t, r, check.Fail, v1alpha1.ReasonJobFailed, "4313021")
 		if !strings.Contains(r.Message, "BackoffLimitExceeded") {
 			t.Errorf("message %q", r.Message)
@@ -129,7 +134,7 @@ func TestICS02_JobFailed16(t *testing.T) {
 // ICS03: a running Job is Unknown, without a code.
 func TestICS03_JobRunning16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
-		r := InitialClusterState{Reader: jobReader(t, batchv1.JobCondition{})}.Check(context.Background(), jobTarget(det))
+		r := jobCheck(t, jobReader(t, batchv1.JobCondition{}), det).Check(context.Background())
 		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonJobRunning, "")
 	})
 }
@@ -137,7 +142,7 @@ func TestICS03_JobRunning16(t *testing.T) {
 // ICS04: a succeeded Job passes.
 func TestICS04_JobSucceeded16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
-		r := InitialClusterState{Reader: jobReader(t, cond(batchv1.JobComplete))}.Check(context.Background(), jobTarget(det))
+		r := jobCheck(t, jobReader(t, cond(batchv1.JobComplete)), det).Check(context.Background())
 		expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
 	})
 }
@@ -166,7 +171,7 @@ func TestICS08_MastersIgnoredAsThePlatformIgnoresThem(t *testing.T) {
 func TestICS09_JobNotJudged17Plus(t *testing.T) {
 	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
 		for _, reader := range []client.Reader{jobReader(t), jobReader(t, cond(batchv1.JobFailed))} {
-			r := InitialClusterState{Reader: reader}.Check(context.Background(), jobTarget(det))
+			r := jobCheck(t, reader, det).Check(context.Background())
 			if codesOf(r) != "" || r.Status == check.Fail || strings.Contains(r.Reason, "Job") {
 				t.Errorf("%s/%s claims %q: %s", r.Status, r.Reason, codesOf(r), r.Message)
 			}
@@ -197,7 +202,7 @@ func TestICS11_NodeStateDiff17Plus(t *testing.T) {
 // whatever the Job's state.
 func TestICS13_UnknownReleaseClaimsNothing(t *testing.T) {
 	for _, reader := range []client.Reader{jobReader(t), jobReader(t, cond(batchv1.JobFailed))} {
-		r := InitialClusterState{Reader: reader}.Check(context.Background(), jobTarget(unknown))
+		r := jobCheck(t, reader, unknown).Check(context.Background())
 		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonReleaseLineUnknown, "")
 		if !strings.Contains(r.Message, "no platform database is configured") {
 			t.Errorf("message %q lacks the evidence", r.Message)
@@ -208,12 +213,12 @@ func TestICS13_UnknownReleaseClaimsNothing(t *testing.T) {
 // ICS15: on 1.7+ without the workloads database the node state cannot be compared.
 func TestICS15_NodeStateNeedsWorkloadsDatabase17Plus(t *testing.T) {
 	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
-		r := InitialClusterState{Reader: jobReader(t)}.Check(context.Background(), jobTarget(det))
+		r := jobCheck(t, jobReader(t), det).Check(context.Background())
 		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonNodeStateUnreadable, "")
 	})
 }
 
-func restartTarget(det release.Detection) ([]*clusterTarget, client.Reader, *metav1.LabelSelector) {
+func restartTarget(det release.Detection) ([]*clusterTarget, *ClusterReachability) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	started := metav1.NewTime(time.Now().Add(-time.Hour))
@@ -221,15 +226,16 @@ func restartTarget(det release.Detection) ([]*clusterTarget, client.Reader, *met
 		Status: corev1.PodStatus{StartTime: &started}}
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(pod).Build()
 	targets := []*clusterTarget{{name: "default-main", source: sourceDiscovered, updated: time.Now()}}
-	return targets, reader, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "apiserver"}}
+	return targets, &ClusterReachability{reader: reader, namespace: "blueking",
+		podSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "apiserver"}}, in: &inputs{release: det}}
 }
 
 // CLU13: on 1.6 a cluster changed after the apiserver pods started is a predicted
 // 4313021 (the pool is an lru_cache, never cleared outside tests).
 func TestCLU13_RestartRequired16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
-		targets, reader, sel := restartTarget(det)
-		fs := ClusterReachability{Reader: reader}.restartFindings(context.Background(), "blueking", sel, targets, det)
+		targets, c := restartTarget(det)
+		fs := c.restartFindings(context.Background(), targets)
 		if len(fs) != 1 || fs[0].Code != "4313021" || fs[0].Severity != v1alpha1.SeverityWarning || fs[0].Reason != v1alpha1.ReasonRestartRequired ||
 			!strings.Contains(fs[0].Message, "bkpaas3-apiserver-web-0") || strings.Contains(fs[0].Message, "unknown") {
 			t.Fatalf("findings %+v", fs)
@@ -241,8 +247,8 @@ func TestCLU13_RestartRequired16(t *testing.T) {
 // finding.
 func TestCLU14_NoRestartRequired17Plus(t *testing.T) {
 	onLines(t, mariadb.Lines17Plus, func(t *testing.T, det release.Detection) {
-		targets, reader, sel := restartTarget(det)
-		if fs := (ClusterReachability{Reader: reader}).restartFindings(context.Background(), "blueking", sel, targets, det); len(fs) != 0 {
+		targets, c := restartTarget(det)
+		if fs := c.restartFindings(context.Background(), targets); len(fs) != 0 {
 			t.Errorf("RestartRequired on 1.7+: %+v", fs)
 		}
 	})
@@ -250,8 +256,8 @@ func TestCLU14_NoRestartRequired17Plus(t *testing.T) {
 
 // CLU15: with the line unknown, RestartRequired is a warning without a code.
 func TestCLU15_RestartRequiredUnknownRelease(t *testing.T) {
-	targets, reader, sel := restartTarget(unknown)
-	fs := ClusterReachability{Reader: reader}.restartFindings(context.Background(), "blueking", sel, targets, unknown)
+	targets, c := restartTarget(unknown)
+	fs := c.restartFindings(context.Background(), targets)
 	if len(fs) != 1 || fs[0].Code != "" || !strings.Contains(fs[0].Message, "release line is unknown") {
 		t.Fatalf("findings %+v", fs)
 	}
@@ -374,7 +380,7 @@ func TestICS12_NeverSynced17Plus(t *testing.T) {
 // ICS14: a Job that cannot be read is Unknown, without a code.
 func TestICS14_JobUnreadable16(t *testing.T) {
 	onLines(t, lines16, func(t *testing.T, det release.Detection) {
-		r := InitialClusterState{Reader: failingReader{}}.Check(context.Background(), jobTarget(det))
+		r := jobCheck(t, failingReader{}, det).Check(context.Background())
 		expectVerdict(t, r, check.Unknown, v1alpha1.ReasonJobUnreadable, "")
 	})
 }
@@ -399,7 +405,7 @@ func (l logs) StreamLogs(_ context.Context, _, pod string, _ *corev1.PodLogOptio
 	return io.NopCloser(strings.NewReader(text)), nil
 }
 
-func workerTarget() (check.Target, client.Reader) {
+func workerTarget() (*v1alpha1.PaaSDiagnosis, client.Reader) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	labels := map[string]string{"app": "worker"}
@@ -408,26 +414,31 @@ func workerTarget() (check.Target, client.Reader) {
 	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3"},
 		Spec: v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: labels},
 			Patterns: []string{"Reason: Forbidden", "Can not get app cluster egress info"}}}}
-	return check.Target{Diagnosis: d}, reader
+	return d, reader
+}
+
+// workerCheck is the worker logs check of d, reading pods with reader and logs from l.
+func workerCheck(t *testing.T, d *v1alpha1.PaaSDiagnosis, reader client.Reader, l logs) check.Checker {
+	return builtCheck(t, d, Dependencies{Reader: reader, Logs: l}, nil, unknown, v1alpha1.ConditionWorkerLogsClean)
 }
 
 // WL01: the lines the platform logs when provisioning fails on the cluster are
 // 4313021, on every line (the log texts are the same).
 func TestWL01_ForbiddenInWorkerLogs(t *testing.T) {
 	target, reader := workerTarget()
-	r := WorkerLogs{Reader: reader, Logs: logs{"worker-0": "INFO ok\nERROR Can not get app cluster egress info\nReason: Forbidden\n"}}.Check(context.Background(), target)
+	r := workerCheck(t, target, reader, logs{"worker-0": "INFO ok\nERROR Can not get app cluster egress info\nReason: Forbidden\n"}).Check(context.Background())
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonForbiddenInWorkerLogs, "4313021")
-	r = WorkerLogs{Reader: reader, Logs: logs{"worker-0": "INFO all well\n"}}.Check(context.Background(), target)
+	r = workerCheck(t, target, reader, logs{"worker-0": "INFO all well\n"}).Check(context.Background())
 	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
 }
 
 // WL02: logs that cannot be read, or no worker pod, claim no code.
 func TestWL02_UnreadableLogsClaimNoCode(t *testing.T) {
 	target, reader := workerTarget()
-	r := WorkerLogs{Reader: reader, Logs: logs{}}.Check(context.Background(), target)
+	r := workerCheck(t, target, reader, logs{}).Check(context.Background())
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonLogsUnreadable, "")
-	target.Diagnosis.Spec.WorkerLogs.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "none"}}
-	r = WorkerLogs{Reader: reader, Logs: logs{}}.Check(context.Background(), target)
+	target.Spec.WorkerLogs.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "none"}}
+	r = workerCheck(t, target, reader, logs{}).Check(context.Background())
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonNoWorkerPods, "")
 }
 

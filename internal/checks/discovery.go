@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/bkcrypt"
 	"github.com/paasdiag/paasdiag/internal/check"
@@ -19,23 +17,13 @@ import (
 // discoverClusters reads the app clusters configured in the platform's workloads
 // database and decrypts their credentials. Clusters whose credentials cannot be read
 // are left out, each with an Unknown finding.
-func discoverClusters(ctx context.Context, t check.Target, databases *platformdb.Pools) ([]*clusterTarget, []check.Finding, error) {
-	spec := &t.Diagnosis.Spec
-	db := spec.PlatformDatabase
-	dsn := string(t.Secrets[db.WorkloadsDSNSecretRef.Name][db.WorkloadsDSNSecretRef.Key])
-	key := ""
-	if ref := db.EncryptionKeySecretRef; ref != nil {
-		key = strings.TrimSpace(string(t.Secrets[ref.Name][ref.Key]))
-	}
-	decrypter, err := bkcrypt.New(key)
-	var findings []check.Finding
-	if err == nil {
-		findings = keyCipherFindings(decrypter, db.Cipher)
-	}
+func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []check.Finding, error) {
+	decrypter, err := bkcrypt.New(in.key)
 	if err != nil {
 		return nil, nil, &platformdb.Error{Reason: v1alpha1.ReasonDecryptionFailed, Message: "the encryption key cannot be used: " + err.Error()}
 	}
-	conn, err := databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "workloads", dsn, spec.Timeout.Duration)
+	findings := keyCipherFindings(decrypter, in.cipher)
+	conn, err := in.open(in.workloadsDB)
 	if err != nil {
 		return nil, nil, err
 	}

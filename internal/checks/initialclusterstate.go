@@ -29,46 +29,59 @@ import (
 // hook Job that generates the initial cluster state must have succeeded and, as it
 // swallows its errors, really labelled the app clusters' nodes.
 type InitialClusterState struct {
-	// Reader reads Jobs, uncached: paasdiag does not keep every Job in memory.
-	Reader client.Reader
-	// Databases holds the diagnoses' connection pools, for cluster discovery.
-	Databases *platformdb.Pools
+	// reader reads Jobs, uncached: paasdiag does not keep every Job in memory.
+	reader    client.Reader
+	namespace string
+	cfg       v1alpha1.InitialClusterStateCheck
+	in        *inputs
 }
 
-var _ check.Checker = InitialClusterState{}
+var _ check.Checker = (*InitialClusterState)(nil)
+
+func newInitialClusterState(cfg *v1alpha1.InitialClusterStateCheck, namespace string, deps Dependencies, in *inputs) *InitialClusterState {
+	return &InitialClusterState{reader: deps.Reader, namespace: namespace, cfg: *cfg, in: in}
+}
 
 // Name implements check.Checker.
-func (InitialClusterState) Name() string { return "initial-cluster-state" }
+func (*InitialClusterState) Name() string { return "initial-cluster-state" }
 
 // Condition implements check.Checker.
-func (InitialClusterState) Condition() string { return v1alpha1.ConditionInitialClusterStateReady }
+func (*InitialClusterState) Condition() string { return v1alpha1.ConditionInitialClusterStateReady }
 
-// Enabled implements check.Checker.
-func (InitialClusterState) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool {
-	return spec.InitialClusterState != nil
+// inputs are the workloads database (its migrations tell the release line, and on
+// 1.7+ it holds the node state), the default database (the release line too), and
+// with verifyNodeLabels the clusters whose nodes are read.
+func (c *InitialClusterState) inputs() []check.Input {
+	in := append(c.in.workloadsDSNInput(), c.in.defaultDSNInput()...)
+	if c.cfg.VerifyNodeLabels {
+		return append(in, c.in.clusterInputs()...)
+	}
+	if c.in.discover {
+		in = append(in, c.in.keyInput()...)
+	}
+	return in
 }
 
 // Check implements check.Checker. What it judges follows the platform's release line:
 // up to 1.6 the Helm hook Job (region_gen_state); from 1.7, where that command is
 // gone and the admin console syncs node state, the recorded node state against the
 // live nodes, as a warning without a code.
-func (c InitialClusterState) Check(ctx context.Context, t check.Target) check.Result {
-	switch t.Release.Line {
+func (c *InitialClusterState) Check(ctx context.Context) check.Result {
+	switch c.in.release.Line {
 	case release.Line16:
-		return c.checkJob(ctx, t)
+		return c.checkJob(ctx)
 	case release.Line17Plus:
-		return c.checkNodeState(ctx, t)
+		return c.checkNodeState(ctx)
 	}
 	msg := fmt.Sprintf("the platform's release line is unknown (%s): up to 1.6 this check judges the Job, from 1.7 the recorded node state, so it claims nothing; configure platformDatabase.workloadsDSNSecretRef with SELECT on django_migrations",
-		t.Release.Evidence)
+		c.in.release.Evidence)
 	return check.Only(check.UnknownFinding("release", v1alpha1.ReasonReleaseLineUnknown, msg))
 }
 
 // checkJob judges the Helm hook Job (platform 1.6 and earlier).
-func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check.Result {
+func (c *InitialClusterState) checkJob(ctx context.Context) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
-	cfg := t.Diagnosis.Spec.InitialClusterState
-	job, what, res := c.findJob(ctx, t.Diagnosis.Namespace, cfg)
+	job, what, res := c.findJob(ctx)
 	if job == nil {
 		return res
 	}
@@ -82,10 +95,10 @@ func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check
 			msg := code.Message(fmt.Sprintf("%s failed (%s: %s); run helm upgrade of the bkpaas3 release to run it again", what, cond.Reason, cond.Message))
 			return check.Only(check.ErrorFinding(name, v1alpha1.ReasonJobFailed, code.Number, msg))
 		case batchv1.JobComplete:
-			if !cfg.VerifyNodeLabels {
+			if !c.cfg.VerifyNodeLabels {
 				return check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Message: what + " succeeded"}
 			}
-			return c.verifyNodeLabels(ctx, t, what)
+			return c.verifyNodeLabels(ctx, what)
 		}
 	}
 	msg := fmt.Sprintf("%s has not finished yet (%d active, %d failed pod(s))", what, job.Status.Active, job.Status.Failed)
@@ -94,7 +107,8 @@ func (c InitialClusterState) checkJob(ctx context.Context, t check.Target) check
 
 // findJob gets the Job by name, or the newest Job the selector matches. With no Job,
 // it returns the result to report.
-func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg *v1alpha1.InitialClusterStateCheck) (*batchv1.Job, string, check.Result) {
+func (c *InitialClusterState) findJob(ctx context.Context) (*batchv1.Job, string, check.Result) {
+	namespace, cfg := c.namespace, &c.cfg
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	if cfg.JobSelector == nil {
 		name := cfg.JobName
@@ -103,7 +117,7 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 		}
 		what := fmt.Sprintf("Job %s", name)
 		var job batchv1.Job
-		err := c.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &job)
+		err := c.reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &job)
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil, what, check.Only(check.ErrorFinding("job/"+name, v1alpha1.ReasonJobMissing, code.Number, code.Message(fmt.Sprintf(
@@ -118,7 +132,7 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 		return nil, "", check.Only(check.UnknownFinding("job", v1alpha1.ReasonJobUnreadable, "initialClusterState.jobSelector is not valid: "+err.Error()))
 	}
 	var jobs batchv1.JobList
-	if err := c.Reader.List(ctx, &jobs, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+	if err := c.reader.List(ctx, &jobs, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return nil, "", check.Only(check.UnknownFinding("job", v1alpha1.ReasonJobUnreadable, fmt.Sprintf("Jobs matching %s cannot be listed: %v", selector, err)))
 	}
 	if len(jobs.Items) == 0 {
@@ -134,9 +148,9 @@ func (c InitialClusterState) findJob(ctx context.Context, namespace string, cfg 
 
 // verifyNodeLabels looks for the eng-cstate-* labels the Job writes on every node of
 // every app cluster.
-func (c InitialClusterState) verifyNodeLabels(ctx context.Context, t check.Target, what string) check.Result {
+func (c *InitialClusterState) verifyNodeLabels(ctx context.Context, what string) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
-	inv := clusterInventory(ctx, t, c.Databases, time.Now())
+	inv := c.in.inventory(ctx, time.Now())
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
 	targets := inv.clusters
 	var missing []string
@@ -201,15 +215,12 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 // for each cluster with the cluster's live nodes, masters left out as the platform
 // leaves them out. The Job is not judged, whatever its state: its command is gone.
 // A difference is a warning without a code, since the platform raises none for it.
-func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target) check.Result {
-	spec := &t.Diagnosis.Spec
-	db := spec.PlatformDatabase
-	if db == nil || db.WorkloadsDSNSecretRef == nil {
+func (c *InitialClusterState) checkNodeState(ctx context.Context) check.Result {
+	if c.in.workloadsDB.ref == nil {
 		msg := "on platform 1.7+ the initial cluster state Job is not used; comparing the recorded node state needs platformDatabase.workloadsDSNSecretRef"
 		return check.Only(check.UnknownFinding("nodestate", v1alpha1.ReasonNodeStateUnreadable, msg))
 	}
-	ref := db.WorkloadsDSNSecretRef
-	conn, err := c.Databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "workloads", string(t.Secrets[ref.Name][ref.Key]), spec.Timeout.Duration)
+	conn, err := c.in.open(c.in.workloadsDB)
 	var states map[string]platformdb.ClusterState
 	if err == nil {
 		err = conn.ReadOnly(ctx, func(tx *sql.Tx) error {
@@ -223,7 +234,7 @@ func (c InitialClusterState) checkNodeState(ctx context.Context, t check.Target)
 		r.Message = "the recorded node state cannot be read: " + r.Message
 		return r
 	}
-	inv := clusterInventory(ctx, t, c.Databases, time.Now())
+	inv := c.in.inventory(ctx, time.Now())
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
 	targets := inv.clusters
 	var stale, never []string

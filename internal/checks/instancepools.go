@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
@@ -22,29 +20,30 @@ const poolProvider = "pool"
 // pre-created instance to hand out: step 1 of the 4313022 procedure, done by reading
 // the tables the admin console's pool page reads.
 type InstancePools struct {
-	// Databases holds the diagnoses' connection pools.
-	Databases *platformdb.Pools
+	cfg v1alpha1.InstancePoolsCheck
+	in  *inputs
 }
 
-var _ check.Checker = InstancePools{}
+var _ check.Checker = (*InstancePools)(nil)
+
+func newInstancePools(cfg *v1alpha1.InstancePoolsCheck, in *inputs) *InstancePools {
+	return &InstancePools{cfg: *cfg, in: in}
+}
 
 // Name implements check.Checker.
-func (InstancePools) Name() string { return "instance-pools" }
+func (*InstancePools) Name() string { return "instance-pools" }
 
 // Condition implements check.Checker.
-func (InstancePools) Condition() string { return v1alpha1.ConditionInstancePoolAvailable }
+func (*InstancePools) Condition() string { return v1alpha1.ConditionInstancePoolAvailable }
 
-// Enabled implements check.Checker.
-func (InstancePools) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool { return spec.InstancePools != nil }
+// inputs are the default database's DSN.
+func (c *InstancePools) inputs() []check.Input { return c.in.defaultDSNInput() }
 
 // Check implements check.Checker.
-func (c InstancePools) Check(ctx context.Context, t check.Target) check.Result {
-	spec := &t.Diagnosis.Spec
-	ref := spec.PlatformDatabase.DefaultDSNSecretRef
-	dsn := string(t.Secrets[ref.Name][ref.Key])
-	db, err := c.Databases.Open(client.ObjectKeyFromObject(t.Diagnosis), "default", dsn, spec.Timeout.Duration)
+func (c *InstancePools) Check(ctx context.Context) check.Result {
+	db, err := c.in.open(c.in.defaultDB)
 	if err != nil {
-		return databaseUnknown(err, fmt.Sprintf("Secret %q key %q", ref.Name, ref.Key))
+		return databaseUnknown(err, c.in.defaultDB.where())
 	}
 	var report *platformdb.PoolReport
 	err = db.ReadOnly(ctx, func(tx *sql.Tx) error {
@@ -55,10 +54,10 @@ func (c InstancePools) Check(ctx context.Context, t check.Target) check.Result {
 	if err != nil {
 		return databaseUnknown(err, db.Target())
 	}
-	if err := hiddenColumns(report.Schema, t.Release); err != nil {
+	if err := hiddenColumns(report.Schema, c.in.release); err != nil {
 		return databaseUnknown(err, db.Target())
 	}
-	return judgePools(report, spec.InstancePools)
+	return judgePools(report, &c.cfg)
 }
 
 // hiddenColumns cross-checks the columns the user can see with the migrations the

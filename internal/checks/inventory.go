@@ -8,7 +8,6 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
-	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
 // inventory is one evaluation's app clusters: the spec's and the discovered ones, with
@@ -23,13 +22,15 @@ type inventory struct {
 	probed   []probedServer
 }
 
-// clusterInventory returns the evaluation's inventory, building it on first use: the
-// clusters resolved, then every API server probed in parallel under ctx.
-func clusterInventory(ctx context.Context, t check.Target, databases *platformdb.Pools, now time.Time) *inventory {
-	return t.Memo.Do("clusters", func() any {
-		targets, res := resolveClusters(ctx, t, databases)
-		return &inventory{clusters: targets, findings: res.Findings, probed: probeAll(ctx, targets, now)}
-	}).(*inventory)
+// inventory returns the evaluation's inventory, building it on first use: the clusters
+// resolved, then every API server probed in parallel under ctx. The checks of one
+// evaluation share one deadline, so the first caller's context serves them all.
+func (in *inputs) inventory(ctx context.Context, now time.Time) *inventory {
+	in.inventoryOnce.Do(func() {
+		targets, findings := in.resolveClusters(ctx)
+		in.inv = &inventory{clusters: targets, findings: findings, probed: probeAll(ctx, targets, now)}
+	})
+	return in.inv
 }
 
 // discoveryFindings is a copy of the findings of discovery, for a check's result.

@@ -45,16 +45,20 @@ func TestInventoryProbesEachAPIServerOncePerEvaluation(t *testing.T) {
 	defer srv.Close()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 
-	target := jobTarget(lineDetection(t, mariadb.Release16))
-	target.Diagnosis.Spec.InitialClusterState.VerifyNodeLabels = true
-	target.Diagnosis.Spec.Clusters = []v1alpha1.ClusterTarget{{Name: "default-main", APIServers: []v1alpha1.APIServerURL{v1alpha1.APIServerURL(srv.URL)},
+	d := jobDiagnosis()
+	d.Spec.InitialClusterState.VerifyNodeLabels = true
+	d.Spec.Clusters = []v1alpha1.ClusterTarget{{Name: "default-main", APIServers: []v1alpha1.APIServerURL{v1alpha1.APIServerURL(srv.URL)},
 		CredentialsSecretRef: v1alpha1.SecretReference{Name: "app-cluster"}}}
-	target.Secrets = check.Secrets{"app-cluster": {"ca.crt": ca, "token": []byte("t")}}
+	secrets := check.Secrets{"app-cluster": {"ca.crt": ca, "token": []byte("t")}}
 	reader := jobReader(t, batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue})
-	checks := []check.Checker{ClusterReachability{}, InitialClusterState{Reader: reader}}
+	det := lineDetection(t, mariadb.Release16)
 
 	for evaluation := 1; evaluation <= 2; evaluation++ {
-		target.Memo = &check.Memo{}
+		// Each evaluation builds its plan anew: nothing is shared between evaluations.
+		p, in := buildPlan(d, Dependencies{Reader: reader})
+		in.bind(secrets)
+		in.release = det
+		checks := []check.Checker{p.Checks[0].Checker, p.Checks[1].Checker}
 		var wg sync.WaitGroup
 		results := make([]check.Result, len(checks))
 		for i, c := range checks {
@@ -63,7 +67,7 @@ func TestInventoryProbesEachAPIServerOncePerEvaluation(t *testing.T) {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				results[i] = c.Check(ctx, target)
+				results[i] = c.Check(ctx)
 			}()
 		}
 		wg.Wait()

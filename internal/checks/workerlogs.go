@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
@@ -46,31 +47,40 @@ type LogStreamer interface {
 // bkpaas3-apiserver-worker logs means the cluster credentials are wrong or lack
 // permission.
 type WorkerLogs struct {
-	// Reader lists the worker pods, uncached: paasdiag does not keep every Pod in memory.
-	Reader client.Reader
-	// Logs opens their logs.
-	Logs LogStreamer
+	// reader lists the worker pods, uncached: paasdiag does not keep every Pod in memory.
+	reader client.Reader
+	// logs opens their logs.
+	logs      LogStreamer
+	namespace string
+	cfg       v1alpha1.WorkerLogsCheck
+	patterns  []*regexp.Regexp
+	selector  labels.Selector
+	in        *inputs
 }
 
-var (
-	_ check.Checker   = WorkerLogs{}
-	_ check.Validator = WorkerLogs{}
-)
+var _ check.Checker = (*WorkerLogs)(nil)
+
+const workerLogsName = "worker-logs"
+
+// newWorkerLogs builds the check from its spec section: every pattern must compile and
+// the selector must be valid, which the CRD cannot express.
+func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Dependencies, in *inputs) (*WorkerLogs, error) {
+	patterns, err := compilePatterns(cfg.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	selector, err := metav1.LabelSelectorAsSelector(&cfg.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("workerLogs.podSelector is not valid: %v", err)
+	}
+	return &WorkerLogs{reader: deps.Reader, logs: deps.Logs, namespace: namespace, cfg: *cfg, patterns: patterns, selector: selector, in: in}, nil
+}
 
 // Name implements check.Checker.
-func (WorkerLogs) Name() string { return "worker-logs" }
+func (*WorkerLogs) Name() string { return workerLogsName }
 
 // Condition implements check.Checker.
-func (WorkerLogs) Condition() string { return v1alpha1.ConditionWorkerLogsClean }
-
-// Enabled implements check.Checker.
-func (WorkerLogs) Enabled(spec *v1alpha1.PaaSDiagnosisSpec) bool { return spec.WorkerLogs != nil }
-
-// Validate implements check.Validator: every pattern must compile.
-func (WorkerLogs) Validate(spec *v1alpha1.PaaSDiagnosisSpec) error {
-	_, err := compilePatterns(spec.WorkerLogs.Patterns)
-	return err
-}
+func (*WorkerLogs) Condition() string { return v1alpha1.ConditionWorkerLogsClean }
 
 func compilePatterns(patterns []string) ([]*regexp.Regexp, error) {
 	out := make([]*regexp.Regexp, 0, len(patterns))
@@ -85,23 +95,15 @@ func compilePatterns(patterns []string) ([]*regexp.Regexp, error) {
 }
 
 // Check implements check.Checker.
-func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
+func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
-	cfg := t.Diagnosis.Spec.WorkerLogs
-	patterns, err := compilePatterns(cfg.Patterns)
-	if err != nil {
-		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, err.Error())
-	}
-	selector, err := metav1.LabelSelectorAsSelector(&cfg.PodSelector)
-	if err != nil {
-		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, "workerLogs.podSelector is not valid: "+err.Error())
-	}
+	cfg, selector := &c.cfg, c.selector
 	var pods corev1.PodList
-	if err := c.Reader.List(ctx, &pods, client.InNamespace(t.Diagnosis.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+	if err := c.reader.List(ctx, &pods, client.InNamespace(c.namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, fmt.Sprintf("the worker pods (%s) cannot be listed: %v", selector, err))
 	}
 	if len(pods.Items) == 0 {
-		return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches workerLogs.podSelector %s", t.Diagnosis.Namespace, selector))
+		return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches workerLogs.podSelector %s", c.namespace, selector))
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
 	if len(pods.Items) > maxWorkerPods {
@@ -117,7 +119,7 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 	if limit <= 0 {
 		limit = defaultLogLimitBytes
 	}
-	redact := redactor(t.Secrets)
+	redact := redactor(c.in.secretData)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	var dirty []string
 	// The pods' logs are read in parallel, under the check's deadline.
@@ -130,7 +132,7 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 	parallel(len(pods.Items), maxParallel, func(i int) {
 		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since, LimitBytes: &limit}
 		s := &scans[i]
-		s.matches, s.sample, s.err = c.scan(ctx, t.Diagnosis.Namespace, pods.Items[i].Name, opts, patterns)
+		s.matches, s.sample, s.err = c.scan(ctx, pods.Items[i].Name, opts)
 	})
 	for i, pod := range pods.Items {
 		name := "pod/" + pod.Name
@@ -156,8 +158,8 @@ func (c WorkerLogs) Check(ctx context.Context, t check.Target) check.Result {
 
 // scan reads a pod's logs, bounded by the options' limit, and counts the lines that
 // match any pattern, keeping the first.
-func (c WorkerLogs) scan(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions, patterns []*regexp.Regexp) (int, string, error) {
-	stream, err := c.Logs.StreamLogs(ctx, namespace, pod, opts)
+func (c *WorkerLogs) scan(ctx context.Context, pod string, opts *corev1.PodLogOptions) (int, string, error) {
+	stream, err := c.logs.StreamLogs(ctx, c.namespace, pod, opts)
 	if err != nil {
 		return 0, "", err
 	}
@@ -167,7 +169,7 @@ func (c WorkerLogs) scan(ctx context.Context, namespace, pod string, opts *corev
 		// The API server honours limitBytes; bound the read here too.
 		r = io.LimitReader(stream, *opts.LimitBytes)
 	}
-	return matchLines(r, patterns)
+	return matchLines(r, c.patterns)
 }
 
 // matchLines counts the lines of r that match any pattern and returns the first. A
@@ -206,13 +208,11 @@ func matchLines(r io.Reader, patterns []*regexp.Regexp) (int, string, error) {
 
 // redactor removes every secret value paasdiag holds, and anything that looks like a
 // credential, from text quoted in status.
-func redactor(secrets check.Secrets) func(string) string {
+func redactor(secretValues [][]byte) func(string) string {
 	var values []string
-	for _, data := range secrets {
-		for _, v := range data {
-			if s := strings.TrimSpace(string(v)); len(s) >= 6 {
-				values = append(values, s)
-			}
+	for _, v := range secretValues {
+		if s := strings.TrimSpace(string(v)); len(s) >= 6 {
+			values = append(values, s)
 		}
 	}
 	// Longest first, so that a value containing another is removed whole.
