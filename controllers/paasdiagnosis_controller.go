@@ -53,9 +53,10 @@ type PaaSDiagnosisReconciler struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	// started remembers when each diagnosis' last evaluation started, precisely, for
-	// the lateness metric.
-	started sync.Map
+	// scheduled remembers when each diagnosis' next evaluation was scheduled, jitter
+	// included, for the lateness metric: the jitter spreads evaluations on purpose and
+	// is not lateness.
+	scheduled sync.Map
 }
 
 // Diagnoses are read from the informer's cache (list, watch) and their status written
@@ -77,7 +78,7 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 				r.Databases.Forget(req.NamespacedName)
 			}
 			r.Metrics.Forget(req.NamespacedName)
-			r.started.Delete(req.NamespacedName)
+			r.scheduled.Delete(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -89,7 +90,7 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	before := d.DeepCopy()
 	plan := r.Build(&d)
 	setInitialConditions(&d, checkersOf(plan.Checks))
-	result, err := r.evaluate(ctx, &d, plan)
+	next, err := r.evaluate(ctx, &d, plan)
 
 	if !equality.Semantic.DeepEqual(before.Status, d.Status) {
 		// A merge patch of status only: paasdiag is the status' sole writer, so there is
@@ -106,29 +107,28 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		emit(r.Recorder, &d, codeTransitions(&before.Status, &d.Status))
 	}
 	r.Metrics.Record(&d)
-	return result, err
+	return r.requeueAt(&d, next), err
 }
 
 // evaluate runs the plan's checks if the diagnosis is due, leaving the verdict in
-// d.Status.
-func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan) (ctrl.Result, error) {
+// d.Status. It returns when to look again (zero: only on a spec change).
+func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan) (time.Time, error) {
 	log := ctrl.LoggerFrom(ctx)
 	if d.Spec.Suspend {
 		log.V(1).Info("Diagnosis is suspended")
 		setSuspended(d)
-		return ctrl.Result{}, nil
+		return time.Time{}, nil
 	}
 	now := r.now()
 	interval := d.Spec.Interval.Duration
 	if !r.due(d, now) {
-		next := d.Status.LastEvaluationTime.Add(interval)
-		return ctrl.Result{RequeueAfter: next.Sub(now) + r.jitter(interval)}, nil
+		return d.Status.LastEvaluationTime.Add(interval + r.jitter(interval)), nil
 	}
-	r.observeLateness(d, now)
+	lateness, scheduled := r.observeLateness(d, now)
 
 	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, plan.Checks)
 	if err != nil {
-		return ctrl.Result{}, err
+		return time.Time{}, err
 	}
 	// The checks whose spec section is invalid or whose inputs are missing are not run;
 	// the others are, so that one missing Secret does not hide what the rest would find.
@@ -151,7 +151,6 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	}
 
 	start := r.now()
-	r.started.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, start)
 	setPlatform(d, r.resolve(ctx, d, plan, secrets))
 	outcomes := r.Runner.Run(ctx, runnable, d.Spec.Timeout.Duration)
 	for _, c := range plan.Checks {
@@ -177,25 +176,45 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 		checkDurations[o.Checker.Name()] = o.Duration
 	}
 	r.Metrics.ObserveEvaluation(took, string(readyStatus(d)), checkDurations)
-	log.V(1).Info("Diagnosis evaluated", "ready", readyStatus(d), "codes", d.Status.Codes, "duration", took)
+	kv := []any{"ready", readyStatus(d), "codes", d.Status.Codes, "duration", took}
+	if scheduled {
+		// Per diagnosis, for the scale run's isolation measurement (hack/scale); the
+		// metric aggregates every diagnosis.
+		kv = append(kv, "lateness", lateness.Seconds())
+	}
+	log.V(1).Info("Diagnosis evaluated", kv...)
 	// Next one interval after this one started, not after it ended: the schedule does
 	// not drift by the evaluations' durations.
-	return ctrl.Result{RequeueAfter: start.Add(interval).Sub(r.now()) + r.jitter(interval)}, nil
+	return start.Add(interval + r.jitter(interval)), nil
 }
 
-// observeLateness records how late a scheduled evaluation starts: against the previous
-// start as this process saw it; lastEvaluationTime (one second's resolution) after a
-// restart. A first evaluation or a new generation is not scheduled, so not late.
-func (r *PaaSDiagnosisReconciler) observeLateness(d *v1alpha1.PaaSDiagnosis, now time.Time) {
+// requeueAt schedules the next look at d for the given time, and remembers it. It is
+// called last, after the status was written, so that the write's duration does not
+// make the next evaluation late.
+func (r *PaaSDiagnosisReconciler) requeueAt(d *v1alpha1.PaaSDiagnosis, next time.Time) ctrl.Result {
+	if next.IsZero() {
+		return ctrl.Result{}
+	}
+	r.scheduled.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, next)
+	return ctrl.Result{RequeueAfter: max(next.Sub(r.now()), time.Millisecond)}
+}
+
+// observeLateness records how late a scheduled evaluation starts: against the time
+// this process scheduled it for (the deliberate jitter is not lateness); after a
+// restart, against lastEvaluationTime (one second's resolution) plus the interval. A
+// first evaluation or a new generation is not scheduled, so not late (false).
+func (r *PaaSDiagnosisReconciler) observeLateness(d *v1alpha1.PaaSDiagnosis, now time.Time) (time.Duration, bool) {
 	last := d.Status.LastEvaluationTime
 	if last == nil || d.Status.ObservedGeneration != d.Generation {
-		return
+		return 0, false
 	}
-	prev := last.Time
-	if started, ok := r.started.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
-		prev = started.(time.Time)
+	due := last.Add(d.Spec.Interval.Duration)
+	if at, ok := r.scheduled.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
+		due = at.(time.Time)
 	}
-	r.Metrics.ObserveLateness(now.Sub(prev.Add(d.Spec.Interval.Duration)))
+	late := now.Sub(due)
+	r.Metrics.ObserveLateness(late)
+	return late, true
 }
 
 // resolve hands the checks their inputs and reads the release line, within the

@@ -52,6 +52,33 @@ func TestJitter(t *testing.T) {
 	}
 }
 
+// Lateness is measured against the time the evaluation was scheduled for, jitter
+// included; after a restart, against lastEvaluationTime plus the interval; and a first
+// evaluation or a new generation is not late at all.
+func TestLateness(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	last := metav1.NewTime(t0)
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Name: "d", Generation: 1},
+		Spec: v1alpha1.PaaSDiagnosisSpec{Interval: metav1.Duration{Duration: time.Minute}}}
+	r := &PaaSDiagnosisReconciler{}
+	if _, scheduled := r.observeLateness(d, t0); scheduled {
+		t.Error("a first evaluation counted as scheduled")
+	}
+	d.Status.LastEvaluationTime, d.Status.ObservedGeneration = &last, 1
+	if late, _ := r.observeLateness(d, t0.Add(61*time.Second)); late != time.Second {
+		t.Errorf("after a restart: late %v, want 1s", late)
+	}
+	// Scheduled with 400ms of jitter: starting at that time is not late.
+	r.requeueAt(d, t0.Add(60*time.Second+400*time.Millisecond))
+	if late, _ := r.observeLateness(d, t0.Add(60*time.Second+500*time.Millisecond)); late != 100*time.Millisecond {
+		t.Errorf("scheduled: late %v, want 100ms", late)
+	}
+	d.Generation = 2
+	if _, scheduled := r.observeLateness(d, t0.Add(70*time.Second)); scheduled {
+		t.Error("a new generation counted as scheduled")
+	}
+}
+
 func TestResolveSecrets(t *testing.T) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {

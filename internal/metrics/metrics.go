@@ -67,7 +67,7 @@ func NewRecorder() *Recorder {
 		evaluationHist: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "paasdiag_evaluation_duration_seconds",
 			Help: "How long one evaluation of a diagnosis took, all checks included.", Buckets: buckets}),
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "paasdiag_evaluation_lateness_seconds",
-			Help:    "How late a scheduled evaluation started after its interval was up.",
+			Help:    "How late a scheduled evaluation started after the time it was scheduled for (its interval and the deliberate jitter of up to 1%).",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 120}}),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "paasdiag_check_duration_seconds",
 			Help: "How long one check took.", Buckets: buckets}, []string{"check"}),
