@@ -263,6 +263,32 @@ func TestCLU15_RestartRequiredUnknownRelease(t *testing.T) {
 	}
 }
 
+// CLU03: what fails after the Nodes were listed (Namespaces, cluster-admin) is a
+// Warning tagged 4313021 that says it is not raised for it; the condition passes with
+// the warning's reason. Failing to list Nodes stays an Error.
+func TestCLU03_NotClusterAdminWarns(t *testing.T) {
+	for _, reason := range []string{v1alpha1.ReasonNotClusterAdmin, v1alpha1.ReasonForbidden} {
+		t.Run(reason, func(t *testing.T) {
+			ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
+			res := check.Result{}
+			judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0],
+				Reason: reason, Message: "m", NodesListed: true}}}, time.Now(), time.Hour)
+			if res.Status != check.Pass || res.Reason != reason || len(res.Findings) != 1 {
+				t.Fatalf("%s/%s %+v", res.Status, res.Reason, res.Findings)
+			}
+			f := res.Findings[0]
+			if f.Severity != v1alpha1.SeverityWarning || f.Code != "4313021" || !strings.Contains(f.Message, "not raised for it") {
+				t.Errorf("%+v", f)
+			}
+		})
+	}
+	ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
+	res := check.Result{}
+	judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0],
+		Reason: v1alpha1.ReasonForbidden, Message: "GET /api/v1/nodes: 403"}}}, time.Now(), time.Hour)
+	expectVerdict(t, res, check.Fail, v1alpha1.ReasonForbidden, "4313021")
+}
+
 // CLU01..CLU10: every probe failure of an API server is an Error with 4313021 on every
 // line: the platform lists the cluster's Nodes through it and wraps any exception in
 // GetClusterEgressInfoError.
@@ -296,6 +322,29 @@ func TestCLU11_TLSNotVerifiedWarns(t *testing.T) {
 	expectVerdict(t, res, check.Pass, v1alpha1.ReasonSucceeded, "")
 	if len(res.Findings) != 1 || res.Findings[0].Reason != v1alpha1.ReasonTLSNotVerified || res.Findings[0].Severity != v1alpha1.SeverityWarning {
 		t.Fatalf("findings %+v", res.Findings)
+	}
+}
+
+// CLU21: a client certificate without its key (or a key without its certificate) is
+// ignored, as the platform's loader ignores it: a Warning without a code, and no
+// expiry is reported for a certificate that is not used.
+func TestCLU21_HalfClientPairIgnored(t *testing.T) {
+	for name, creds := range map[string]clusterprobe.Credentials{
+		"certificate without key": {CA: []byte("x"), ClientCert: []byte("cert")},
+		"key without certificate": {CA: []byte("x"), ClientKey: []byte("key")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ct := &clusterTarget{name: "default-main", apiServers: []string{"https://10.0.0.1:6443"}, creds: creds}
+			res := check.Result{}
+			judgeClusters(&res, []*clusterTarget{ct}, []probedServer{{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], OK: true, Reachable: true, NodesListed: true}}}, time.Now(), time.Hour)
+			expectVerdict(t, res, check.Pass, v1alpha1.ReasonSucceeded, "")
+			if len(res.Findings) != 1 || res.Findings[0].Reason != v1alpha1.ReasonClientCertIgnored || res.Findings[0].Code != "" {
+				t.Fatalf("findings %+v", res.Findings)
+			}
+			if creds.HasClientPair() || creds.ClientCertNotAfter() != nil {
+				t.Error("a half pair is used")
+			}
+		})
 	}
 }
 

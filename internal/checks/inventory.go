@@ -47,7 +47,7 @@ func (inv *inventory) nodesOf(ct *clusterTarget) (*clusterprobe.Result, check.Fi
 		if p.cluster != ct {
 			continue
 		}
-		if p.result.Reachable {
+		if p.result.NodesListed {
 			return &p.result, check.Finding{}
 		}
 		last = p.result

@@ -61,28 +61,40 @@ func (c Credentials) tlsConfig() (*tls.Config, error) {
 		// paasdiag does the same to see what the platform sees, and warns.
 		cfg.InsecureSkipVerify = true //nolint:gosec // mirrors the platform, reported as a warning
 	}
-	switch {
-	case len(c.ClientCert) > 0 && len(c.ClientKey) > 0:
+	// Only a certificate with its key is used, as the platform's loader uses them; one
+	// without the other is ignored (ClientCertIgnored warns about it).
+	if c.HasClientPair() {
 		pair, err := tls.X509KeyPair(c.ClientCert, c.ClientKey)
 		if err != nil {
 			return nil, errors.New("the client certificate and key (tls.crt/tls.key, cert_data/key_data) do not form a valid pair")
 		}
 		cfg.Certificates = []tls.Certificate{pair}
-	case len(c.ClientCert) > 0:
-		return nil, errors.New("a client certificate is configured without its key")
-	case len(c.ClientKey) > 0:
-		return nil, errors.New("a client key is configured without its certificate")
 	}
 	return cfg, nil
 }
 
-// Empty reports whether there is no way to authenticate at all.
-func (c Credentials) Empty() bool {
-	return c.Token == "" && len(c.ClientCert) == 0
+// HasClientPair reports whether both a client certificate and its key are set: only
+// then are they used.
+func (c Credentials) HasClientPair() bool {
+	return len(c.ClientCert) > 0 && len(c.ClientKey) > 0
 }
 
-// ClientCertNotAfter is the client certificate's expiry, if there is one.
+// HalfPair reports whether a client certificate is set without its key, or a key
+// without its certificate: the platform ignores both.
+func (c Credentials) HalfPair() bool {
+	return (len(c.ClientCert) > 0) != (len(c.ClientKey) > 0)
+}
+
+// Empty reports whether there is no way to authenticate at all.
+func (c Credentials) Empty() bool {
+	return c.Token == "" && !c.HasClientPair()
+}
+
+// ClientCertNotAfter is the expiry of the client certificate that is used, if any.
 func (c Credentials) ClientCertNotAfter() *time.Time {
+	if !c.HasClientPair() {
+		return nil
+	}
 	return earliestNotAfter(c.ClientCert)
 }
 

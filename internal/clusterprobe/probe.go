@@ -71,6 +71,10 @@ type Result struct {
 	NodesIgnored int
 	// NodesWithState counts the Nodes of Nodes carrying an eng-cstate-* label.
 	NodesWithState int
+	// NodesListed is true when listing Nodes succeeded: what the platform's 4313021
+	// path does. A probe that fails after it (Namespaces, cluster-admin) fails for
+	// other parts of a deploy.
+	NodesListed bool
 	// NodesTruncated is true when the cluster has more Nodes than a probe reads
 	// (maxNodePages pages): Nodes is then not the whole list.
 	NodesTruncated bool
@@ -149,6 +153,8 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 		}
 	}
 	res.NodesTruncated = cont != ""
+	res.NodesListed = true
+	sort.Strings(res.Nodes)
 	// ... and list Namespaces, as its admin console does on every API server.
 	resp, err = c.do(ctx, http.MethodGet, "/api/v1/namespaces?limit=1", nil, nil)
 	if err != nil {
@@ -158,7 +164,6 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 		return res.fail(reason, msg)
 	}
 	res.Reachable = true
-	sort.Strings(res.Nodes)
 
 	// The platform creates namespaces, workloads and ingresses, patches nodes and reads
 	// Helm release Secrets everywhere: it needs cluster-admin.

@@ -135,6 +135,10 @@ func TestProbeTransport(t *testing.T) {
 			c.CA = nil
 			return c
 		}, wantOK: true},
+		{name: "a client key without its certificate is ignored (CLU21)", server: healthy, creds: func(c Credentials) Credentials {
+			c.ClientKey = []byte("not used")
+			return c
+		}, wantOK: true},
 		{name: "a CA that is not PEM", server: healthy, creds: func(c Credentials) Credentials {
 			c.CA = []byte("not a certificate")
 			return c

@@ -135,6 +135,14 @@ func (c Code) Message(detail string) string {
 	return c.Title() + ": " + detail
 }
 
+// Related renders a warning's message about a cause the code's troubleshooting
+// procedure names, but which breaks deploys in other ways than the code: the code is
+// not raised for it, e.g. "[4313021] 获取集群信息失败 (a cause its procedure names; not
+// raised for it): ...".
+func (c Code) Related(detail string) string {
+	return c.Title() + " (a cause its procedure names; not raised for it): " + detail
+}
+
 // Predicted renders a warning's message: a failure with this code that has not
 // happened yet but will, e.g. "[4313022] 资源池为空 (predicted): plan redis/0shared has 1
 // available instance".
