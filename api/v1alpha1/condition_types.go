@@ -164,6 +164,18 @@ const (
 	ReasonOrphanedInstances = "OrphanedInstances"
 	// ReasonPlanNotFound: Unknown: a plan the spec lists is not in the database.
 	ReasonPlanNotFound = "PlanNotFound"
+	// ReasonPolicyNeverMatches: a Warning finding, no code: policy instances whose
+	// binding policy matches no app (a dimension is an empty list); the platform only
+	// logs it.
+	ReasonPolicyNeverMatches = "PolicyNeverMatches"
+	// ReasonPolicyBroken: a Warning finding, no code: a binding policy the platform
+	// raises an error on when it evaluates it, which fails provisioning from the plan
+	// (not with 4313022).
+	ReasonPolicyBroken = "PolicyBroken"
+	// ReasonBindingsUnreadable: a Warning finding, no code: the user cannot read the
+	// tables binding environments to plans, so paasdiag cannot name the environments
+	// whose next provisioning would fail, nor check deactivated plans still bound.
+	ReasonBindingsUnreadable = "BindingsUnreadable"
 )
 
 // Reasons for a platform database that could not be read: Unknown, no code, on the

@@ -473,11 +473,26 @@ type PoolStatus struct {
 	// Tenant is the plan's tenant; empty on platforms without tenants.
 	// +optional
 	Tenant string `json:"tenant,omitempty"`
-	// Available counts unallocated instances any app can get (allocation type fifo).
+	// Available counts unallocated instances any app can get: allocation type fifo,
+	// and policy instances whose binding policy is a wildcard (1.6: every unallocated
+	// instance).
 	Available int32 `json:"available"`
-	// Policy counts unallocated instances reserved by a binding policy for matching apps.
+	// Policy counts unallocated instances a binding policy reserves for the apps it
+	// matches.
 	// +optional
 	Policy int32 `json:"policy,omitempty"`
+	// Unprovisioned counts the environments bound to the plan that have no instance
+	// yet: their next deploy takes one from this pool.
+	// +optional
+	Unprovisioned int32 `json:"unprovisioned,omitempty"`
+	// WouldFail counts the unprovisioned environments that no instance would be given
+	// to: their next deploy fails with 4313022.
+	// +optional
+	WouldFail int32 `json:"wouldFail,omitempty"`
+	// Inactive is true for a deactivated plan that is judged because environments
+	// are still bound to it: the platform provisions from it all the same.
+	// +optional
+	Inactive bool `json:"inactive,omitempty"`
 	// Total counts every instance of the plan, allocated or not.
 	Total int32 `json:"total"`
 }

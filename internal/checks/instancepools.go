@@ -81,38 +81,49 @@ func hiddenColumns(schema platformdb.PoolSchema, rel release.Detection) error {
 		strings.Join(hidden, " and "))}
 }
 
-// judgePools turns what the database holds into a verdict. It is pure, so every
-// threshold is table-tested without a database.
+// judgePools turns what the database holds into a verdict, as the platform's
+// allocator would hand out instances (see allocator.go). It is pure, so every rule is
+// table-tested without a database.
 func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck) check.Result {
 	code := errorcodes.Must(errorcodes.ResourcePoolIsEmpty)
 	minAvailable := int(cfg.MinAvailable)
 	if minAvailable < 1 {
 		minAvailable = 1
 	}
-	plans, findings := selectPlans(report.Plans, cfg.Plans)
+	policies := map[string][]policyGroupInput{}
+	for _, g := range report.Policies {
+		policies[g.PlanID] = append(policies[g.PlanID], policyGroupInput{raw: g.Policy, count: g.Count})
+	}
+	unprovisioned := map[string][]platformdb.Unprovisioned{}
+	for _, u := range report.Unprovisioned {
+		unprovisioned[u.PlanID] = append(unprovisioned[u.PlanID], u)
+	}
+	plans, findings := selectPlans(report.Plans, cfg.Plans, unprovisioned)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: findings}
 	var empty, low []string
+	failing := 0
 	pools := make([]v1alpha1.PoolStatus, 0, len(plans))
 	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) { s.Pools = append(s.Pools, pools...) }
 	for _, p := range plans {
 		name := planName(p)
+		j := judgePlan(p, classify(policies[p.PlanID]), unprovisioned[p.PlanID])
+		failing += len(j.wouldFail)
 		pools = append(pools, v1alpha1.PoolStatus{
 			Service: p.Service, Plan: p.Plan, Tenant: p.Tenant,
-			Available: int32(p.Available), Policy: int32(p.Policy), Total: int32(p.Total),
+			Available: int32(j.anyApp), Policy: int32(j.specific), Total: int32(p.Total),
+			Unprovisioned: int32(len(unprovisioned[p.PlanID])), WouldFail: int32(len(j.wouldFail)),
+			Inactive: !p.PlanActive || !p.ServiceActive,
 		})
-		detail := fmt.Sprintf("plan %s has %d available instance(s), %d in all", name, p.Available, p.Total)
-		if p.Policy > 0 {
-			detail += fmt.Sprintf("; %d more are reserved by binding policies and serve only the apps they name", p.Policy)
-		}
 		switch {
-		case p.Available == 0:
+		case j.anyApp == 0:
 			empty = append(empty, name)
-			res.Findings = append(res.Findings, check.ErrorFinding("pool/"+name, v1alpha1.ReasonPoolEmpty, code.Number, code.Message(detail)))
-		case p.Available < minAvailable:
+			res.Findings = append(res.Findings, check.ErrorFinding("pool/"+name, v1alpha1.ReasonPoolEmpty, code.Number, code.Message(j.detail)))
+		case j.anyApp < minAvailable:
 			low = append(low, name)
 			res.Findings = append(res.Findings, check.WarningFinding("pool/"+name, v1alpha1.ReasonPoolLow, code.Number,
-				code.Predicted(fmt.Sprintf("%s, fewer than minAvailable %d: the pool is about to run dry", detail, minAvailable))))
+				code.Predicted(fmt.Sprintf("%s, fewer than minAvailable %d: the pool is about to run dry", j.detail, minAvailable))))
 		}
+		res.Findings = append(res.Findings, j.warnings...)
 	}
 	for _, o := range report.Orphans {
 		plan := "no plan (plan_id is NULL)"
@@ -122,14 +133,22 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 		res.Findings = append(res.Findings, check.WarningFinding("pool/orphaned/"+o.PlanID, v1alpha1.ReasonOrphanedInstances, "",
 			fmt.Sprintf("%d pre-created instance(s) (%d unallocated) belong to %s: no app can get them", o.Total, o.Unallocated, plan)))
 	}
+	if report.BindingsHidden != "" {
+		res.Findings = append(res.Findings, check.WarningFinding("pool/bindings", v1alpha1.ReasonBindingsUnreadable, "",
+			"the environments bound to plans cannot be read (missing "+report.BindingsHidden+"): paasdiag cannot name the environments whose next deploy would fail, nor judge deactivated plans still bound; grant the columns of config/samples/readonly-grant.sql"))
+	}
 
 	summary := fmt.Sprintf("%d plan(s) checked (schema: %s)", len(plans), report.Schema.Name())
 	pass := summary + "; each has an available instance"
 	if len(plans) == 0 {
 		pass = "no active plan of a service whose provider is pool: no pool to run dry"
 	}
+	fail := fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", "))
+	if failing > 0 {
+		fail += fmt.Sprintf("; %d bound environment(s) would fail on their next deploy", failing)
+	}
 	res.Conclude(check.Verdict{
-		Fail:    code.Message(fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", "))),
+		Fail:    code.Message(fail),
 		Unknown: func(check.Finding) string { return summary + "; a plan the spec lists is not in the database" },
 		Pass:    pass,
 	})
@@ -139,14 +158,105 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 	return res
 }
 
+// maxNamed bounds the environments and policies a message names.
+const maxNamed = 5
+
+// planJudgement is what one plan offers, and to whom.
+type planJudgement struct {
+	// anyApp counts the instances any environment gets: FIFO and wildcard policies.
+	anyApp int
+	// specific counts the policy instances that serve only the environments they
+	// match, or none.
+	specific int
+	// wouldFail names the unprovisioned environments no instance would be given to.
+	wouldFail []string
+	detail    string
+	warnings  []check.Finding
+}
+
+func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformdb.Unprovisioned) planJudgement {
+	name := planName(p)
+	j := planJudgement{anyApp: p.Available + pp.wildcard, specific: p.Policy - pp.wildcard}
+	var reserved []string
+	for _, g := range pp.specific {
+		reserved = append(reserved, fmt.Sprintf("%s (%d)", g.policy.describe(), g.count))
+	}
+	var broken []string
+	for _, u := range unprovisioned {
+		if u.Module == "" {
+			continue // no module: the platform fails before it looks at the pool
+		}
+		env := u.App + "/" + u.Module + "/" + u.Env
+		ok, err := pp.served(p.Available, u.App, u.Module, u.Env)
+		switch {
+		case err != nil:
+			broken = append(broken, env+": "+err.Error())
+		case !ok:
+			j.wouldFail = append(j.wouldFail, env)
+		}
+	}
+
+	j.detail = fmt.Sprintf("plan %s has %d available instance(s), %d in all", name, j.anyApp, p.Total)
+	switch {
+	case len(reserved) > 0:
+		j.detail += fmt.Sprintf("; %d more are reserved by binding policies, and only these apps can still get one: %s", j.specific, firstFew(reserved))
+	case j.specific > 0:
+		j.detail += fmt.Sprintf("; %d more are reserved by binding policies and serve only the apps they name", j.specific)
+	}
+	if len(unprovisioned) > 0 {
+		j.detail += fmt.Sprintf("; %d bound environment(s) have no instance yet", len(unprovisioned))
+		if len(j.wouldFail) > 0 {
+			j.detail += fmt.Sprintf(", and %d of them would get none on their next deploy: %s", len(j.wouldFail), firstFew(j.wouldFail))
+		}
+	}
+	if !p.PlanActive || !p.ServiceActive {
+		j.detail += " (the plan is deactivated, but the platform provisions the environments still bound to it from it)"
+	}
+	for _, g := range pp.never {
+		j.warnings = append(j.warnings, check.WarningFinding("pool/"+name+"/policy", v1alpha1.ReasonPolicyNeverMatches, "",
+			fmt.Sprintf("%d policy instance(s) of plan %s can never be given to an app: in binding_policy %s, %s (the platform only logs \"empty policy_val will never match\")",
+				g.count, name, g.policy.raw, g.why)))
+	}
+	for _, g := range pp.broken {
+		broken = append(broken, fmt.Sprintf("binding_policy %s: %s", g.policy.raw, g.why))
+	}
+	if len(broken) > 0 {
+		j.warnings = append(j.warnings, check.WarningFinding("pool/"+name+"/policy", v1alpha1.ReasonPolicyBroken, "",
+			fmt.Sprintf("the platform raises an error (not 4313022) when it evaluates binding policies of plan %s, and provisioning from it fails: %s", name, firstFew(dedupe(broken)))))
+	}
+	return j
+}
+
+// firstFew joins the first maxNamed items and says how many more there are.
+func firstFew(items []string) string {
+	if len(items) <= maxNamed {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(items)-maxNamed)
+}
+
+func dedupe(items []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range items {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // selectPlans picks the plans to judge: the ones the spec lists, or every active plan
-// of every active pool-provider service. A listed plan that does not exist is an
-// Unknown finding.
-func selectPlans(all []platformdb.PlanPool, wanted []v1alpha1.PlanReference) ([]platformdb.PlanPool, []check.Finding) {
+// of every active pool-provider service, and every deactivated one that environments
+// are still bound to without an instance (the platform provisions them from it
+// without looking at is_active). A listed plan that does not exist is an Unknown
+// finding.
+func selectPlans(all []platformdb.PlanPool, wanted []v1alpha1.PlanReference, unprovisioned map[string][]platformdb.Unprovisioned) ([]platformdb.PlanPool, []check.Finding) {
 	if len(wanted) == 0 {
 		var out []platformdb.PlanPool
 		for _, p := range all {
-			if p.Provider == poolProvider && p.ServiceActive && p.PlanActive {
+			if p.Provider == poolProvider && ((p.ServiceActive && p.PlanActive) || len(unprovisioned[p.PlanID]) > 0) {
 				out = append(out, p)
 			}
 		}

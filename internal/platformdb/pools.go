@@ -66,11 +66,47 @@ type Orphans struct {
 	Total       int
 }
 
+// PolicyGroup counts a plan's unallocated policy instances that share one
+// binding_policy, as stored (JSON text).
+type PolicyGroup struct {
+	PlanID string
+	Policy string
+	Count  int
+}
+
+// Unprovisioned is an environment bound to a plan that has no instance yet: the
+// platform allocates one from the plan the next time the environment is deployed
+// (servicehub_serviceengineappattachment with service_instance_id NULL).
+type Unprovisioned struct {
+	PlanID string
+	// App, Module and Env are what the platform matches binding policies with; Module
+	// is empty when the environment has no module (the platform fails otherwise then).
+	App, Module, Env string
+}
+
 // PoolReport is what ReadPools found.
 type PoolReport struct {
 	Schema  PoolSchema
 	Plans   []PlanPool
 	Orphans []Orphans
+	// Policies are the unallocated policy instances, grouped (1.7+ schemas only).
+	Policies []PolicyGroup
+	// Unprovisioned are the environments waiting for an instance; nil with
+	// BindingsHidden.
+	Unprovisioned []Unprovisioned
+	// BindingsHidden names what the user cannot see of the tables binding
+	// environments to plans; empty when they were read.
+	BindingsHidden string
+}
+
+// The columns that bind environments to plans and name them
+// (paasng/accessories/servicehub/models.py ServiceEngineAppAttachment, and the
+// application, module and environment an engine app belongs to).
+var bindingColumns = map[string][]string{
+	"servicehub_serviceengineappattachment": {"engine_app_id", "plan_id", "service_instance_id"},
+	"applications_applicationenvironment":   {"engine_app_id", "application_id", "module_id", "environment"},
+	"applications_application":              {"id", "code"},
+	"modules_module":                        {"id", "name"},
 }
 
 // The columns paasdiag needs, per table; the check refuses to guess without them.
@@ -83,7 +119,14 @@ var requiredPoolColumns = map[string][]string{
 // ReadPools reads every plan and the counts of its instances. It selects no
 // credentials and no encrypted column.
 func ReadPools(ctx context.Context, tx *sql.Tx) (*PoolReport, error) {
-	cols, err := columns(ctx, tx, requiredPoolColumns)
+	wanted := map[string][]string{}
+	for t, c := range requiredPoolColumns {
+		wanted[t] = c
+	}
+	for t, c := range bindingColumns {
+		wanted[t] = c
+	}
+	cols, err := columns(ctx, tx, wanted)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +211,88 @@ func ReadPools(ctx context.Context, tx *sql.Tx) (*PoolReport, error) {
 		return a.Tenant < b.Tenant
 	})
 	sort.Slice(report.Orphans, func(i, j int) bool { return report.Orphans[i].PlanID < report.Orphans[j].PlanID })
+
+	if schema.AllocationType && cols["services_precreatedinstance"]["binding_policy"] {
+		if report.Policies, err = readPolicies(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	if missing := missingColumns(cols, bindingColumns); len(missing) > 0 {
+		report.BindingsHidden = strings.Join(missing, "; ")
+		return report, nil
+	}
+	if report.Unprovisioned, err = readUnprovisioned(ctx, tx); err != nil {
+		return nil, err
+	}
 	return report, nil
+}
+
+// readPolicies groups the unallocated policy instances of each plan by their binding
+// policy. One query, whatever the number of plans; grouped here rather than in SQL,
+// since GROUP BY on a text column compares only a prefix.
+func readPolicies(ctx context.Context, tx *sql.Tx) ([]PolicyGroup, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT COALESCE(plan_id, ''), COALESCE(binding_policy, '')
+		FROM services_precreatedinstance WHERE is_allocated = 0 AND allocation_type = 'policy'`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	index := map[[2]string]int{}
+	var out []PolicyGroup
+	for rows.Next() {
+		var plan, policy string
+		if err := rows.Scan(&plan, &policy); err != nil {
+			return nil, err
+		}
+		key := [2]string{normalizeUUID(plan), policy}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, PolicyGroup{PlanID: key[0], Policy: policy})
+		}
+		out[i].Count++
+	}
+	return out, rows.Err()
+}
+
+// readUnprovisioned lists the environments bound to a plan without an instance yet,
+// with the application code, module and environment names the platform matches
+// binding policies with. One query; the joins follow unique keys.
+func readUnprovisioned(ctx context.Context, tx *sql.Tx) ([]Unprovisioned, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT a.plan_id, COALESCE(app.code, ''), COALESCE(m.name, ''), COALESCE(e.environment, '')
+		FROM servicehub_serviceengineappattachment a
+		LEFT JOIN applications_applicationenvironment e ON e.engine_app_id = a.engine_app_id
+		LEFT JOIN applications_application app ON app.id = e.application_id
+		LEFT JOIN modules_module m ON m.id = e.module_id
+		WHERE a.service_instance_id IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Unprovisioned
+	for rows.Next() {
+		var u Unprovisioned
+		if err := rows.Scan(&u.PlanID, &u.App, &u.Module, &u.Env); err != nil {
+			return nil, err
+		}
+		u.PlanID = normalizeUUID(u.PlanID)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.App != b.App {
+			return a.App < b.App
+		}
+		if a.Module != b.Module {
+			return a.Module < b.Module
+		}
+		return a.Env < b.Env
+	})
+	return out, nil
 }
 
 // columns reads which columns of the given tables the connection can see. A user
@@ -203,6 +327,16 @@ func columns(ctx context.Context, tx *sql.Tx, tables map[string][]string) (map[s
 
 // requireColumns says, as a SchemaUnrecognized error, what the schema lacks.
 func requireColumns(have map[string]map[string]bool, want map[string][]string) error {
+	missing := missingColumns(have, want)
+	if len(missing) == 0 {
+		return nil
+	}
+	return &Error{Reason: v1alpha1.ReasonSchemaUnrecognized, Message: "the database's schema is not one paasdiag recognises, or the user may not read all of it: missing " +
+		strings.Join(missing, "; ")}
+}
+
+// missingColumns names the tables and columns of want that are not in have.
+func missingColumns(have map[string]map[string]bool, want map[string][]string) []string {
 	tables := make([]string, 0, len(want))
 	for t := range want {
 		tables = append(tables, t)
@@ -224,11 +358,7 @@ func requireColumns(have map[string]map[string]bool, want map[string][]string) e
 			missing = append(missing, fmt.Sprintf("%s.%s", t, strings.Join(cols, ", "+t+".")))
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-	return &Error{Reason: v1alpha1.ReasonSchemaUnrecognized, Message: "the database's schema is not one paasdiag recognises, or the user may not read all of it: missing " +
-		strings.Join(missing, "; ")}
+	return missing
 }
 
 // providerName is the service's provider: config.provider_name, falling back to the
