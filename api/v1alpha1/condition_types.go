@@ -93,6 +93,10 @@ const (
 	// ReasonTLSNotVerified: a Warning finding (ClusterReachable stays True): a cluster
 	// has no CA, so the platform (and paasdiag) do not verify its API servers.
 	ReasonTLSNotVerified = "TLSNotVerified"
+	// ReasonClusterPoolBroken: False, 4313021: a cluster row keeps the platform from
+	// building its client pool (which it builds from every row at once), so no cluster
+	// can be reached.
+	ReasonClusterPoolBroken = "ClusterPoolBroken"
 	// ReasonClientCertIgnored: a Warning finding, no code: a cluster has a client
 	// certificate without its key (or a key without its certificate); the platform
 	// ignores both, and so does paasdiag, authenticating with the token alone.

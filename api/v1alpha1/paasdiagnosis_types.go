@@ -154,6 +154,14 @@ type SecretKeyReference struct {
 	Key string `json:"key"`
 }
 
+// DefaultWorkerLogPatterns are the CRD's default workerLogs.patterns (a test keeps the
+// two equal). A bare "403" is not among them: it matches access logs, sizes and ids.
+var DefaultWorkerLogPatterns = []string{
+	"Reason: Forbidden",
+	`(?:ApiException: \(403\)|ForbiddenError: 403|GetClusterEgressInfoError: 403)`,
+	"Can not get app cluster egress info",
+}
+
 // Cipher is the algorithm the platform encrypts credential columns with.
 // +kubebuilder:validation:Enum=Fernet;SM4CTR
 type Cipher string
@@ -241,7 +249,10 @@ type WorkerLogsCheck struct {
 	Container string `json:"container,omitempty"`
 
 	// Patterns are RE2 regular expressions; a log line matching any of them is a finding.
-	// +kubebuilder:default={"Reason: Forbidden","\\b403\\b","Can not get app cluster egress info"}
+	// The defaults (DefaultWorkerLogPatterns) match the lines the platform logs on a
+	// 4313021: the Kubernetes client's 403 (the exception line and its reason line), and
+	// the platform's own message.
+	// +kubebuilder:default={"Reason: Forbidden","(?:ApiException: \\(403\\)|ForbiddenError: 403|GetClusterEgressInfoError: 403)","Can not get app cluster egress info"}
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MinLength=1

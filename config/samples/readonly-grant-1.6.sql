@@ -1,9 +1,17 @@
--- The same for platform 1.6 and earlier, whose tables have no tenant_id and no
--- allocation_type.
+-- The same for platform 1.6 and earlier, whose tables have no tenant_id, no
+-- allocation_type and no binding_policy.
 CREATE USER IF NOT EXISTS 'paasdiag'@'%' IDENTIFIED BY 'change-me';
 GRANT SELECT (uuid, name, config, is_active) ON bk_paas_ng.services_service TO 'paasdiag'@'%';
 GRANT SELECT (uuid, service_id, name, is_active) ON bk_paas_ng.services_plan TO 'paasdiag'@'%';
 GRANT SELECT (uuid, plan_id, is_allocated) ON bk_paas_ng.services_precreatedinstance TO 'paasdiag'@'%';
+-- The environments bound to plans (an attachment without a service instance takes one
+-- from its plan's pool at the environment's next deployment), with their app code, module
+-- and environment names: to name the environments whose next provisioning would fail,
+-- and to check deactivated plans still bound.
+GRANT SELECT (engine_app_id, plan_id, service_instance_id) ON bk_paas_ng.servicehub_serviceengineappattachment TO 'paasdiag'@'%';
+GRANT SELECT (engine_app_id, application_id, module_id, environment) ON bk_paas_ng.applications_applicationenvironment TO 'paasdiag'@'%';
+GRANT SELECT (id, code) ON bk_paas_ng.applications_application TO 'paasdiag'@'%';
+GRANT SELECT (id, name) ON bk_paas_ng.modules_module TO 'paasdiag'@'%';
 -- Which migrations Django applied tell paasdiag the platform's release line (1.6 or 1.7+):
 -- the schema alone cannot, and a column grant hides columns from information_schema.
 GRANT SELECT (app, name) ON bk_paas_ng.django_migrations TO 'paasdiag'@'%';

@@ -21,13 +21,22 @@ lines=(
 
 # Django apps (package directories under the repository root) and the tables paasdiag reads.
 apps=(
-	apiserver/paasng/paasng/accessories/services      # label services, database bk_paas_ng
-	apiserver/paasng/paas_wl/infras/cluster           # label cluster,  database bk_engine_ng
-	apiserver/paasng/paas_wl/workloads/networking/egress # label region, database bk_engine_ng
-	apiserver/paasng/paas_wl/bk_app/applications      # label api,      database bk_engine_ng
+	apiserver/paasng/paasng/accessories/services      # label services,     database bk_paas_ng
+	apiserver/paasng/paasng/accessories/servicehub    # label servicehub,   database bk_paas_ng
+	apiserver/paasng/paasng/platform/applications     # label applications, database bk_paas_ng
+	apiserver/paasng/paasng/platform/modules          # label modules,      database bk_paas_ng
+	# label engine, database bk_paas_ng: no table of it is read, but engine.EngineApp is the
+	# target of applicationenvironment.engine_app and serviceengineappattachment.engine_app,
+	# whose column class is that of its primary key.
+	apiserver/paasng/paasng/platform/engine
+	apiserver/paasng/paas_wl/infras/cluster           # label cluster,      database bk_engine_ng
+	apiserver/paasng/paas_wl/workloads/networking/egress # label region,    database bk_engine_ng
+	apiserver/paasng/paas_wl/bk_app/applications      # label api,          database bk_engine_ng
 )
 tables=(
 	services_service services_plan services_precreatedinstance services_servicecategory
+	servicehub_serviceengineappattachment applications_applicationenvironment
+	applications_application modules_module
 	cluster_cluster cluster_apiserver region_regionclusterstate api_app api_config
 )
 

@@ -31,10 +31,11 @@ RemoveField, AlterField, RenameField. Operations without an effect on columns ar
 RemoveIndex, RenameIndex, AddConstraint, RemoveConstraint, AlterOrderWithRespectTo,
 RunPython). Anything else (RunSQL, SeparateDatabaseAndState, an unknown operation or
 field) is an error, so that a new kind of migration cannot be silently misread. For the
-services, cluster, region and api apps at the pinned revisions, the operations that occur
-are CreateModel, AddField, AlterField, RemoveField, RenameField, DeleteModel,
-AlterUniqueTogether and RunPython; none uses db_table, db_column, RunSQL or
-SeparateDatabaseAndState, and no migration `replaces` others.
+services, servicehub, applications, modules, engine, cluster, region and api apps at the
+pinned revisions, the operations that occur are CreateModel, AddField, AlterField,
+RemoveField, RenameField, DeleteModel, AlterUniqueTogether and RunPython; none uses
+db_table, db_column, RunSQL or SeparateDatabaseAndState, and no migration `replaces`
+others.
 
 Type classes and what they are on MySQL/MariaDB with Django 4.2 (release-1.6, 1.7) and
 5.2 (main):
@@ -83,6 +84,13 @@ Custom and third-party fields (the paths are at the pinned revisions):
   paasng.utils.models.ImageField -> char
       apiserver/paasng/paasng/utils/models.py: `class ImageField(models.ImageField)` (only
       drops `storage` from deconstruct()), i.e. Django's ImageField, varchar(100).
+  paasng.utils.models.ProcessedImageField -> char
+      Same file: `class ProcessedImageField(OrigProcessedImageField)` (only drops
+      `storage` from deconstruct()), OrigProcessedImageField being
+      imagekit.models.ProcessedImageField. Package django-imagekit (5.0.0 on all three
+      lines, apiserver/pyproject.toml; not vendored), imagekit/models/fields/__init__.py:
+      `class ProcessedImageField(models.ImageField, SpecHostField)`, i.e. an ImageField,
+      varchar(100) (applications_application.logo).
   paas_wl.infras.cluster.models.IngressConfigField -> text on release-1.6, json on
       release-1.7 and main. It is `make_json_field(...)` (apiserver/paasng/paas_wl/infras/
       cluster/models.py). On release-1.6 that make_json_field is imported from
@@ -109,8 +117,8 @@ Custom and third-party fields (the paths are at the pinned revisions):
 These custom fields are not looked up in a table: the script reads the field's defining
 module at the given revision and follows `class X(Base)` to a known base, or
 `X = factory(...)` to the factory's return annotation `Type[Base]`, resolving names
-through that module's imports. Only the third-party fields (jsonfield, blue_krill) and
-Django's own fields are fixed in KNOWN_FIELDS below.
+through that module's imports. Only the third-party fields (jsonfield, blue_krill,
+imagekit) and Django's own fields are fixed in KNOWN_FIELDS below.
 """
 
 import argparse
@@ -159,6 +167,8 @@ KNOWN_FIELDS = {
     "jsonfield.fields.JSONCharField": "char",
     "jsonfield.JSONCharField": "char",
     "blue_krill.models.fields.EncryptField": "text",
+    "imagekit.models.ProcessedImageField": "char",
+    "imagekit.models.fields.ProcessedImageField": "char",
 }
 RELATIONS = {DJANGO + "ForeignKey", DJANGO + "OneToOneField"}
 M2M = DJANGO + "ManyToManyField"

@@ -144,15 +144,13 @@ type blockOnly struct{ cipher.Block }
 //     one, and Python's decoder accepts both, so both alphabets (and missing
 //     '=' padding) are accepted here.
 //   - SM4-CTR: the SM4 key is the first 16 bytes of the key string itself, not
-//     of its base64 decoding, exactly as the platform's SM4 cipher does.
+//     of its base64 decoding, and a shorter key is padded with zero bytes,
+//     exactly as the platform's SM4 cipher (bkcrypto) does.
 //
-// Because each cipher validates the key differently, New checks the key
-// lazily per cipher: it fails only if the key is non-empty and usable for
-// neither cipher (which, since a Fernet key is 44 characters long, means it
-// is shorter than 16 bytes). A key that is long enough for SM4 but is not a
-// Fernet key is accepted, and Decrypt reports the problem only if it meets a
-// bkcrypt$ value. For SM4 the key string is used as given, not trimmed, since
-// SM4 would see a different key if it were (a trailing newline does not
+// So any non-empty key serves SM4. A key that is not a Fernet key is accepted,
+// and Decrypt reports the problem only if it meets a bkcrypt$ value. For SM4
+// the key string is used as given, not trimmed, since SM4 would see a
+// different key if it were (a trailing newline after 16 bytes does not
 // matter: only the first 16 bytes are used).
 func New(key string) (*Decrypter, error) {
 	d := &Decrypter{}
@@ -172,14 +170,16 @@ func New(key string) (*Decrypter, error) {
 		d.fernetBlock = block
 	}
 
-	if len(key) >= sm4.BlockSize {
-		block, err := sm4.NewCipher([]byte(key[:sm4.BlockSize]))
-		if err != nil {
-			// Cannot happen for a 16-byte key.
-			return nil, errSM4KeyTooShort
-		}
-		d.sm4Block = blockOnly{block}
+	// bkcrypto truncates the key to 16 bytes, and pads a shorter one with zero bytes
+	// (bkcrypto/symmetric/ciphers/sm4.py), so any non-empty key serves SM4.
+	sm4Key := make([]byte, sm4.BlockSize)
+	copy(sm4Key, key)
+	block, err := sm4.NewCipher(sm4Key)
+	if err != nil {
+		// Cannot happen for a 16-byte key.
+		return nil, errSM4KeyTooShort
 	}
+	d.sm4Block = blockOnly{block}
 
 	if d.fernetBlock == nil && d.sm4Block == nil {
 		return nil, errKeyTooShort

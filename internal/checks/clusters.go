@@ -61,6 +61,9 @@ type clusterTarget struct {
 	source     string
 	apiServers []string
 	creds      clusterprobe.Credentials
+	// serverNames are per-API-server names to connect with (platform 1.6's
+	// overridden_hostname), by URL.
+	serverNames map[string]string
 	// updated is when the platform's row last changed (discovered clusters only).
 	updated time.Time
 }
@@ -178,7 +181,11 @@ func probeAll(ctx context.Context, targets []*clusterTarget, now time.Time) []pr
 		}
 	}
 	parallel(len(out), maxParallel, func(i int) {
-		out[i].result = clusterprobe.Probe(ctx, out[i].result.URL, out[i].cluster.creds, now)
+		creds := out[i].cluster.creds
+		if name := out[i].cluster.serverNames[out[i].result.URL]; name != "" {
+			creds.ServerName = name
+		}
+		out[i].result = clusterprobe.Probe(ctx, out[i].result.URL, creds, now)
 	})
 	return out
 }

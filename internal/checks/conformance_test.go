@@ -325,6 +325,69 @@ func TestCLU11_TLSNotVerifiedWarns(t *testing.T) {
 	}
 }
 
+// CLU19: assert_hostname (1.7+) is honoured as the platform's client honours it, with
+// a CA: null and "" check the URL's host, false checks no name (the chain still), a
+// string checks that name, and true (or any other truthy non-string) makes every
+// request raise: 4313021. Without a CA nothing is verified and it does not matter.
+func TestCLU19_AssertHostname(t *testing.T) {
+	for _, tt := range []struct {
+		stored, wantName string
+		wantSkip         bool
+		wantError        bool
+	}{
+		{stored: ""}, {stored: "null"}, {stored: `""`}, {stored: "0"},
+		{stored: "false", wantSkip: true},
+		{stored: `"kubernetes"`, wantName: "kubernetes"},
+		{stored: "true", wantError: true},
+		{stored: `["a"]`, wantError: true},
+	} {
+		ct := &clusterTarget{name: "c", creds: clusterprobe.Credentials{CA: []byte("x")}}
+		fs := applyHostnames(ct, platformdb.ClusterRow{AssertHostname: tt.stored})
+		if ct.creds.VerifyName != tt.wantName || ct.creds.SkipHostnameCheck != tt.wantSkip || (len(fs) == 1) != tt.wantError {
+			t.Errorf("%s: name %q skip %v findings %+v", tt.stored, ct.creds.VerifyName, ct.creds.SkipHostnameCheck, fs)
+		}
+		if tt.wantError && (fs[0].Code != "4313021" || fs[0].Severity != v1alpha1.SeverityError) {
+			t.Errorf("%s: %+v", tt.stored, fs[0])
+		}
+		noCA := &clusterTarget{name: "c"}
+		if fs := applyHostnames(noCA, platformdb.ClusterRow{AssertHostname: tt.stored}); len(fs) != 0 || noCA.creds.VerifyName != "" || noCA.creds.SkipHostnameCheck {
+			t.Errorf("%s without a CA: %+v %+v", tt.stored, fs, noCA.creds)
+		}
+	}
+}
+
+// CLU20: on 1.6, overridden_hostname applies per API server and only to IP hosts (the
+// platform connects to the IP with the name); on a host name the platform cannot build
+// its client pool at all: ClusterPoolBroken, 4313021, for every cluster.
+func TestCLU20_OverriddenHostname16(t *testing.T) {
+	ct := &clusterTarget{name: "c", apiServers: []string{"https://10.0.0.1:6443", "https://10.0.0.2:6443"}}
+	fs := applyHostnames(ct, platformdb.ClusterRow{Overrides: map[string]string{"https://10.0.0.1:6443": "kubernetes"}})
+	if len(fs) != 0 || ct.serverNames["https://10.0.0.1:6443"] != "kubernetes" || ct.serverNames["https://10.0.0.2:6443"] != "" {
+		t.Fatalf("%+v %v", fs, ct.serverNames)
+	}
+	fs = applyHostnames(&clusterTarget{name: "c"}, platformdb.ClusterRow{Overrides: map[string]string{"https://k8s.example:6443": "kubernetes"}})
+	if len(fs) != 1 || fs[0].Reason != v1alpha1.ReasonClusterPoolBroken || fs[0].Code != "4313021" || fs[0].Check != "clusters" ||
+		!strings.Contains(fs[0].Message, "No IP address found in https://k8s.example:6443") {
+		t.Fatalf("%+v", fs)
+	}
+}
+
+// CLU25: rows the key cannot decrypt while it reads the others break the platform's
+// client pool (4313021 for every cluster); when it reads none, the key is suspect and
+// nothing is claimed.
+func TestCLU25_OneUndecryptableRowBreaksThePool(t *testing.T) {
+	fs := undecryptableRows([]string{"bad"}, 3)
+	if len(fs) != 1 || fs[0].Reason != v1alpha1.ReasonClusterPoolBroken || fs[0].Code != "4313021" || !strings.Contains(fs[0].Message, "bad") {
+		t.Fatalf("%+v", fs)
+	}
+	if fs := undecryptableRows([]string{"a", "b"}, 2); len(fs) != 0 {
+		t.Errorf("no row decrypts: %+v", fs)
+	}
+	if fs := undecryptableRows(nil, 2); len(fs) != 0 {
+		t.Errorf("all decrypt: %+v", fs)
+	}
+}
+
 // CLU21: a client certificate without its key (or a key without its certificate) is
 // ignored, as the platform's loader ignores it: a Warning without a code, and no
 // expiry is reported for a certificate that is not used.
@@ -479,6 +542,42 @@ func TestWL01_ForbiddenInWorkerLogs(t *testing.T) {
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonForbiddenInWorkerLogs, "4313021")
 	r = workerCheck(t, target, reader, logs{"worker-0": "INFO all well\n"}).Check(context.Background())
 	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+}
+
+// WL03: the default patterns match the lines the platform logs on a 4313021 (the
+// Kubernetes client's 403 exception and reason lines, in text or JSON logs, and the
+// platform's message), and no line that merely holds the number 403.
+func TestWL03_DefaultPatternsMatchOnlyThePlatformsLines(t *testing.T) {
+	patterns, err := compilePatterns(v1alpha1.DefaultWorkerLogPatterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches := func(line string) bool {
+		n, _, err := matchLines(strings.NewReader(line+"\n"), patterns)
+		return err == nil && n == 1
+	}
+	for _, line := range []string{
+		"kubernetes.client.exceptions.ApiException: (403)",
+		"Reason: Forbidden",
+		"kubernetes.dynamic.exceptions.ForbiddenError: 403",
+		"paasng.accessories.servicehub.remote.exceptions.GetClusterEgressInfoError: 403",
+		"ERROR [2026-11-28 02:08:22] [None] paasng.accessories.servicehub.remote.manager(ln:204): Can not get app cluster egress info",
+		`{"levelname": "ERROR", "exc_info": "Traceback ...\\nkubernetes.client.exceptions.ApiException: (403)\\nReason: Forbidden\\n"}`,
+	} {
+		if !matches(line) {
+			t.Errorf("the defaults miss the platform's line %q", line)
+		}
+	}
+	for _, line := range []string{
+		`10.0.0.7 - - [28/Nov/2026:02:08:22 +0000] "GET /api/bkapps/applications/ HTTP/1.1" 403 153`,
+		"INFO deployment 403 of app demo finished",
+		"DEBUG response size=403 bytes",
+		"kubernetes.client.exceptions.ApiException: (404)",
+	} {
+		if matches(line) {
+			t.Errorf("the defaults match the unrelated line %q", line)
+		}
+	}
 }
 
 // WL02: logs that cannot be read, or no worker pod, claim no code.

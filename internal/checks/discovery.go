@@ -4,13 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/bkcrypt"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
@@ -37,18 +42,96 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 		return nil, nil, err
 	}
 	var targets []*clusterTarget
+	var undecryptable []string
 	for _, row := range rows {
 		creds, err := decryptCredentials(decrypter, row)
+		var raw rawPEMError
+		if errors.As(err, &raw) {
+			code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+			findings = append(findings, check.ErrorFinding("cluster/"+row.Name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
+				"%s of cluster %s is stored as raw PEM: the platform base64-decodes it (kubernetes' FileOrData) and cannot use it; store it base64-encoded, as kubeconfig's *-data fields", raw.column, row.Name))))
+			continue
+		}
 		if err != nil {
+			undecryptable = append(undecryptable, row.Name)
 			findings = append(findings, check.UnknownFinding("cluster/"+row.Name, v1alpha1.ReasonDecryptionFailed,
 				fmt.Sprintf("the stored credentials of cluster %s cannot be read: %s", row.Name, err)))
 			continue
 		}
-		targets = append(targets, &clusterTarget{
-			name: row.Name, source: sourceDiscovered, apiServers: row.APIServers, creds: creds, updated: row.Updated,
-		})
+		ct := &clusterTarget{name: row.Name, source: sourceDiscovered, apiServers: row.APIServers, creds: creds, updated: row.Updated}
+		findings = append(findings, applyHostnames(ct, row)...)
+		targets = append(targets, ct)
 	}
-	return targets, findings, nil
+	return targets, append(findings, undecryptableRows(undecryptable, len(rows))...), nil
+}
+
+// undecryptableRows judges rows whose credentials cannot be decrypted. When the key
+// reads other rows, these rows are what is wrong, and the platform builds one client
+// pool from every row: none of its clusters can be used. When it reads none, the key
+// given to paasdiag is the likelier cause, and each row is already Unknown.
+func undecryptableRows(names []string, rows int) []check.Finding {
+	if len(names) == 0 || len(names) == rows {
+		return nil
+	}
+	return []check.Finding{poolBroken(fmt.Sprintf("the stored credentials of cluster(s) %s cannot be decrypted with the key that reads the others",
+		strings.Join(names, ", ")))}
+}
+
+// applyHostnames sets what the platform verifies serving certificates for: 1.7+'s
+// assert_hostname (with a CA: null checks the URL's host, false no name, a string that
+// name; true crashes the platform's client), or 1.6's overridden_hostname per API
+// server (only an IP host can be overridden; a name makes the platform fail to build
+// its client pool, for every cluster).
+func applyHostnames(ct *clusterTarget, row platformdb.ClusterRow) []check.Finding {
+	var findings []check.Finding
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	if row.AssertHostname != "" && len(ct.creds.CA) > 0 {
+		var v any
+		if json.Unmarshal([]byte(row.AssertHostname), &v) != nil {
+			v = row.AssertHostname
+		}
+		switch x := v.(type) {
+		case nil:
+		case bool:
+			if x {
+				findings = append(findings, check.ErrorFinding("cluster/"+ct.name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
+					"cluster %s has assert_hostname true: the platform's client (urllib3) calls .strip() on it and raises AttributeError on every request; set it to null, false or a host name", ct.name))))
+			} else {
+				ct.creds.SkipHostnameCheck = true
+			}
+		case string:
+			ct.creds.VerifyName = strings.TrimSpace(x) // "" is falsy there: the URL's host
+		case float64:
+			if x != 0 {
+				findings = append(findings, check.ErrorFinding("cluster/"+ct.name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
+					"cluster %s has assert_hostname %s: the platform's client raises AttributeError on every request; set it to null, false or a host name", ct.name, row.AssertHostname))))
+			}
+		default:
+			findings = append(findings, check.ErrorFinding("cluster/"+ct.name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
+				"cluster %s has assert_hostname %s: the platform's client raises AttributeError on every request; set it to null, false or a host name", ct.name, row.AssertHostname))))
+		}
+	}
+	for host, name := range row.Overrides {
+		u, err := url.Parse(host)
+		if err != nil || net.ParseIP(u.Hostname()) == nil {
+			findings = append(findings, poolBroken(fmt.Sprintf("API server %s of cluster %s has overridden_hostname %q but is not an IP address (\"No IP address found in %s\")",
+				host, ct.name, name, host)))
+			continue
+		}
+		if ct.serverNames == nil {
+			ct.serverNames = map[string]string{}
+		}
+		ct.serverNames[host] = name
+	}
+	return findings
+}
+
+// poolBroken is a row that keeps the platform from building its client pool, which it
+// builds from every cluster row at once: every cluster fails with 4313021.
+func poolBroken(why string) check.Finding {
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	return check.ErrorFinding("clusters", v1alpha1.ReasonClusterPoolBroken, code.Number, code.Message(
+		why+": the platform builds one client pool from every cluster row, so no cluster can be reached until it is fixed"))
 }
 
 // keyCipherFindings warns when the key does not serve the cipher the platform writes
@@ -68,7 +151,7 @@ func keyCipherFindings(d *bkcrypt.Decrypter, cipher v1alpha1.Cipher) []check.Fin
 // key_data hold base64 PEM (as kubeconfig's *-data fields) once decrypted; token_value
 // is the raw token.
 func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (clusterprobe.Credentials, error) {
-	creds := clusterprobe.Credentials{ServerName: row.ServerName}
+	var creds clusterprobe.Credentials
 	for _, f := range []struct {
 		column string
 		stored string
@@ -88,6 +171,9 @@ func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (cluste
 			return creds, fmt.Errorf("%s: %w", f.column, err)
 		}
 		if f.pem {
+			if strings.HasPrefix(strings.TrimSpace(plain), "-----BEGIN") {
+				return creds, rawPEMError{column: f.column}
+			}
 			pem, err := pemOf(plain)
 			if err != nil {
 				return creds, fmt.Errorf("%s: %w", f.column, err)
@@ -99,15 +185,17 @@ func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (cluste
 	return creds, nil
 }
 
-// pemOf decodes a base64 PEM value; a value that already is PEM is taken as it is.
+// rawPEMError is a certificate or key column stored as PEM rather than base64 PEM:
+// the platform cannot use it.
+type rawPEMError struct{ column string }
+
+func (e rawPEMError) Error() string { return e.column + " is raw PEM, not base64" }
+
+// pemOf decodes a base64 PEM value, as the platform's client does.
 func pemOf(v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if strings.HasPrefix(v, "-----BEGIN") {
-		return v, nil
-	}
-	raw, err := base64.StdEncoding.DecodeString(v)
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 	if err != nil {
-		return "", fmt.Errorf("the decrypted value is neither base64 nor PEM")
+		return "", fmt.Errorf("the decrypted value is not base64")
 	}
 	return string(raw), nil
 }

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -25,23 +26,17 @@ func TestDecryptCredentials(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			stored := mariadb.Encrypt([]byte(testPEM), []byte(testPEM), []byte("-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----\n"), "the-token", encrypt)
-			creds, err := decryptCredentials(d, platformdb.ClusterRow{Name: "c", CA: stored.CA, Cert: stored.Cert, Key: stored.Key, Token: stored.Token, ServerName: "h"})
+			creds, err := decryptCredentials(d, platformdb.ClusterRow{Name: "c", CA: stored.CA, Cert: stored.Cert, Key: stored.Key, Token: stored.Token})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(creds.CA) != testPEM || string(creds.ClientCert) != testPEM || !strings.Contains(string(creds.ClientKey), "EC PRIVATE KEY") ||
-				creds.Token != "the-token" || creds.ServerName != "h" {
+				creds.Token != "the-token" {
 				t.Errorf("credentials %+v", creds)
 			}
 		})
 	}
 
-	t.Run("raw PEM is taken as it is", func(t *testing.T) {
-		creds, err := decryptCredentials(d, platformdb.ClusterRow{CA: testPEM})
-		if err != nil || string(creds.CA) != strings.TrimSpace(testPEM) {
-			t.Errorf("%q, %v", creds.CA, err)
-		}
-	})
 	t.Run("a value that is neither base64 nor PEM", func(t *testing.T) {
 		_, err := decryptCredentials(d, platformdb.ClusterRow{CA: "not base64 at all!"})
 		if err == nil || !strings.Contains(err.Error(), "ca_data") {
@@ -56,4 +51,18 @@ func TestDecryptCredentials(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// CLU22: the platform base64-decodes ca_data, cert_data and key_data; a raw PEM value
+// is unusable there, so it is not taken here either.
+func TestCLU22_RawPEMIsUnusable(t *testing.T) {
+	d, err := bkcrypt.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decryptCredentials(d, platformdb.ClusterRow{CA: testPEM})
+	var raw rawPEMError
+	if !errors.As(err, &raw) || raw.column != "ca_data" {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -25,8 +25,17 @@ type Credentials struct {
 	ClientCert, ClientKey []byte
 	// Token is a bearer token.
 	Token string
-	// ServerName overrides the host name the serving certificate is verified for.
+	// ServerName overrides the host name the serving certificate is verified for, and
+	// the one sent in SNI (spec clusters' tlsServerName; platform 1.6's
+	// overridden_hostname, which the platform connects with).
 	ServerName string
+	// VerifyName, with a CA, verifies the serving certificate for this name while SNI
+	// stays the URL's host: the platform's assert_hostname set to a host name (urllib3
+	// matches the certificate against it and sends the URL's host).
+	VerifyName string
+	// SkipHostnameCheck, with a CA, verifies the serving chain but not the name: the
+	// platform's assert_hostname set to false.
+	SkipHostnameCheck bool
 }
 
 // Secret keys of a cluster's credentials Secret.
@@ -56,6 +65,26 @@ func (c Credentials) tlsConfig() (*tls.Config, error) {
 			return nil, errors.New("the CA (ca.crt / ca_data) holds no PEM certificate")
 		}
 		cfg.RootCAs = pool
+		if c.VerifyName != "" || c.SkipHostnameCheck {
+			// Go verifies the name it sends in SNI; urllib3 can verify another one, or
+			// none. Verify the chain here, for the name the platform checks.
+			name := c.VerifyName
+			if c.SkipHostnameCheck {
+				name = ""
+			}
+			cfg.InsecureSkipVerify = true //nolint:gosec // verified in VerifyConnection
+			cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return errors.New("the API server sent no certificate")
+				}
+				opts := x509.VerifyOptions{Roots: pool, DNSName: name, Intermediates: x509.NewCertPool()}
+				for _, ic := range cs.PeerCertificates[1:] {
+					opts.Intermediates.AddCert(ic)
+				}
+				_, err := cs.PeerCertificates[0].Verify(opts)
+				return err
+			}
+		}
 	} else {
 		// The platform connects without verification when no CA is configured;
 		// paasdiag does the same to see what the platform sees, and warns.

@@ -135,6 +135,25 @@ func TestProbeTransport(t *testing.T) {
 			c.CA = nil
 			return c
 		}, wantOK: true},
+		// CLU19: the platform's assert_hostname.
+		{name: "assert_hostname false: the name is not checked", server: healthy, creds: func(c Credentials) Credentials {
+			c.ServerName, c.SkipHostnameCheck = "", true
+			c.VerifyName = "apiserver.example.org"
+			return c
+		}, wantOK: true},
+		{name: "assert_hostname false still verifies the chain", server: healthy, creds: func(c Credentials) Credentials {
+			c.SkipHostnameCheck = true
+			c.CA = otherCA
+			return c
+		}, wantReason: v1alpha1.ReasonTLSUnknownAuthority},
+		{name: "assert_hostname names a host the certificate does not name", server: healthy, creds: func(c Credentials) Credentials {
+			c.VerifyName = "apiserver.example.org"
+			return c
+		}, wantReason: v1alpha1.ReasonTLSHostnameMismatch},
+		{name: "assert_hostname names the certificate's host", server: healthy, creds: func(c Credentials) Credentials {
+			c.VerifyName = "127.0.0.1"
+			return c
+		}, wantOK: true},
 		{name: "a client key without its certificate is ignored (CLU21)", server: healthy, creds: func(c Credentials) Credentials {
 			c.ClientKey = []byte("not used")
 			return c

@@ -3,7 +3,6 @@ package platformdb
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -22,10 +21,11 @@ type ClusterRow struct {
 	Cert       string
 	Key        string
 	Token      string
-	// ServerName is the host name to verify serving certificates for: the cluster's
-	// assert_hostname when it names one, or (platform 1.6) an API server's
-	// overridden_hostname.
-	ServerName string
+	// AssertHostname is the cluster's assert_hostname (1.7+), as stored: JSON true,
+	// false, null or a host name; empty when the column is absent or NULL.
+	AssertHostname string
+	// Overrides are the API servers' overridden_hostname (platform 1.6), by host.
+	Overrides map[string]string
 	// Updated is the latest change of the cluster row or one of its API servers.
 	Updated time.Time
 }
@@ -62,7 +62,7 @@ func ReadClusters(ctx context.Context, tx *sql.Tx) ([]ClusterRow, error) {
 		if err := rows.Scan(&id, &c.Name, &c.CA, &c.Cert, &c.Key, &c.Token, &c.Updated, &assertHostname); err != nil {
 			return nil, err
 		}
-		c.ServerName = hostnameOf(assertHostname)
+		c.AssertHostname = strings.TrimSpace(assertHostname)
 		id = normalizeUUID(id)
 		byID[id] = c
 		order = append(order, id)
@@ -94,8 +94,11 @@ func ReadClusters(ctx context.Context, tx *sql.Tx) ([]ClusterRow, error) {
 		if updated.After(c.Updated) {
 			c.Updated = updated
 		}
-		if c.ServerName == "" && override != "" {
-			c.ServerName = override
+		if override = strings.TrimSpace(override); override != "" {
+			if c.Overrides == nil {
+				c.Overrides = map[string]string{}
+			}
+			c.Overrides[host] = override
 		}
 	}
 	if err := servers.Err(); err != nil {
@@ -107,17 +110,4 @@ func ReadClusters(ctx context.Context, tx *sql.Tx) ([]ClusterRow, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// hostnameOf reads assert_hostname, a JSON value: true, false, null or a host name.
-// Only a host name changes what is verified.
-func hostnameOf(raw string) string {
-	var v any
-	if json.Unmarshal([]byte(raw), &v) != nil {
-		return strings.TrimSpace(raw)
-	}
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return ""
 }

@@ -320,24 +320,16 @@ func TestReadClusters(t *testing.T) {
 			if strings.Join(c.APIServers, ",") != "https://10.0.0.1:6443,https://10.0.0.2:6443" || len(rows[1].APIServers) != 0 {
 				t.Errorf("API servers %v / %v", c.APIServers, rows[1].APIServers)
 			}
-			want := "apiserver.example"
 			if legacy {
-				want = "kubernetes.default"
-			}
-			if c.ServerName != want {
-				t.Errorf("server name %q, want %q", c.ServerName, want)
+				if c.AssertHostname != "" || c.Overrides["https://10.0.0.1:6443"] != "kubernetes.default" {
+					t.Errorf("assert_hostname %q, overrides %v", c.AssertHostname, c.Overrides)
+				}
+			} else if c.AssertHostname != `"apiserver.example"` || c.Overrides != nil {
+				t.Errorf("assert_hostname %q, overrides %v", c.AssertHostname, c.Overrides)
 			}
 			if c.Updated.IsZero() || time.Since(c.Updated) > time.Hour {
 				t.Errorf("updated %v", c.Updated)
 			}
 		})
-	}
-}
-
-func TestHostnameOf(t *testing.T) {
-	for raw, want := range map[string]string{"true": "", "false": "", "null": "", `"k8s.example"`: "k8s.example", "": ""} {
-		if got := hostnameOf(raw); got != want {
-			t.Errorf("hostnameOf(%q) = %q, want %q", raw, got, want)
-		}
 	}
 }

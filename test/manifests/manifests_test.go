@@ -25,6 +25,39 @@ import (
 	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 )
 
+// The CRD's default worker log patterns are v1alpha1.DefaultWorkerLogPatterns, which
+// the WL03 conformance test checks against the platform's lines.
+func TestCRDDefaultWorkerLogPatterns(t *testing.T) {
+	raw, err := os.ReadFile(root("config", "crd", "bases", "diagnosis.paasdiag.io_paasdiagnoses.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd struct {
+		Spec struct {
+			Versions []struct {
+				Schema struct {
+					OpenAPIV3Schema struct {
+						Properties map[string]struct {
+							Properties map[string]struct {
+								Properties map[string]struct {
+									Default any `json:"default"`
+								} `json:"properties"`
+							} `json:"properties"`
+						} `json:"properties"`
+					} `json:"openAPIV3Schema"`
+				} `json:"schema"`
+			} `json:"versions"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &crd); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["workerLogs"].Properties["patterns"].Default)
+	if want := fmt.Sprint(v1alpha1.DefaultWorkerLogPatterns); got != want {
+		t.Errorf("CRD default %q, want %q", got, v1alpha1.DefaultWorkerLogPatterns)
+	}
+}
+
 // build runs kubectl kustomize and splits the documents.
 func build(t *testing.T, dir string) []map[string]any {
 	t.Helper()

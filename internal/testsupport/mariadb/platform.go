@@ -11,7 +11,7 @@ import (
 
 // Platform is one of the platform's default databases (bk_paas_ng) on a test server,
 // with helpers to lay out services, plans and pre-created instances as the admin
-// console would.
+// console would, and apps' environments bound to plans as the platform does.
 type Platform struct {
 	Server   *Server
 	Database string
@@ -61,8 +61,10 @@ func (p *Platform) Plan(serviceID, name, tenant string) (string, error) {
 }
 
 // Instances adds n pre-created instances to a plan (planID may name no plan, or be
-// "" for NULL). allocationType is "fifo" or "policy"; ignored on the legacy layout.
-// It returns the instances' ids.
+// "" for NULL). allocationType is "fifo" or "policy"; ignored on the legacy layout. A
+// "policy" instance is reserved for the app reserved-app (binding_policy
+// {"app_code": ["reserved-app"]}); PolicyInstances takes any binding policy. It returns
+// the instances' ids.
 func (p *Platform) Instances(planID string, n int, allocated bool, allocationType string) ([]string, error) {
 	var ids []string
 	var plan any = planID
@@ -80,7 +82,7 @@ func (p *Platform) Instances(planID string, n int, allocated bool, allocationTyp
 			// binding_policy is NOT NULL, {} by default (services 0009).
 			policy := "{}"
 			if allocationType == "policy" {
-				policy = `{"app_codes": ["reserved-app"]}`
+				policy = `{"app_code": ["reserved-app"]}`
 			}
 			err = p.Server.Exec(p.Database,
 				"INSERT INTO services_precreatedinstance (uuid, created, updated, plan_id, config, credentials, is_allocated, allocation_type, binding_policy, tenant_id) VALUES (?, NOW(6), NOW(6), ?, '{}', 'encrypted', ?, ?, ?, 'default')",
@@ -97,6 +99,117 @@ func (p *Platform) Instances(planID string, n int, allocated bool, allocationTyp
 // Allocate marks an instance allocated, as the platform does when an app gets it.
 func (p *Platform) Allocate(instanceID string) error {
 	return p.Server.Exec(p.Database, "UPDATE services_precreatedinstance SET is_allocated = 1 WHERE uuid = ?", instanceID)
+}
+
+// PolicyInstances adds n unallocated pre-created instances of allocation type
+// "policy" to a plan (planID "" for NULL), with bindingPolicy as the binding_policy JSON
+// text, stored as given (e.g. `{"app_code": ["myapp"], "env_name": ["prod"]}`; the
+// platform reads the keys app_code, module_name and env_name, each a list). Like the
+// admin console, it gives them the plan's tenant ("default" when planID names no plan).
+// Allocation types and binding policies exist from 1.7 on (services 0009): on the legacy
+// layout it is an error. It returns the instances' ids.
+func (p *Platform) PolicyInstances(planID string, n int, bindingPolicy string) ([]string, error) {
+	if p.Legacy {
+		return nil, fmt.Errorf("%s has no allocation types or binding policies (services 0009 is 1.7+)", p.Line)
+	}
+	var plan any = planID
+	if planID == "" {
+		plan = nil
+	}
+	var ids []string
+	for i := 0; i < n; i++ {
+		id := NewID()
+		if err := p.Server.Exec(p.Database,
+			"INSERT INTO services_precreatedinstance (uuid, created, updated, plan_id, config, credentials, is_allocated, allocation_type, binding_policy, tenant_id) "+
+				"VALUES (?, NOW(6), NOW(6), ?, '{}', 'encrypted', 0, 'policy', ?, COALESCE((SELECT tenant_id FROM services_plan WHERE uuid = ?), 'default'))",
+			id, plan, bindingPolicy, plan); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// Environment adds an environment (env, e.g. "stag" or "prod") of a module of an app,
+// as the platform does when it creates an app: the applications_application row of
+// appCode and the modules_module row of module are created unless they exist (module ""
+// means an environment without a module: module_id NULL), then the
+// applications_applicationenvironment row, with a new engine app id, which it returns.
+// An environment that exists already for the module is an error (unique (module_id,
+// environment)). On the lines with tenants every row is of the tenant "default".
+func (p *Platform) Environment(appCode, module, env string) (engineAppID string, err error) {
+	db, err := p.Server.Admin(p.Database)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = db.Close() }()
+	// The app's name is its code: both are unique and varchar(20).
+	if p.Legacy {
+		_, err = db.Exec("INSERT INTO applications_application (id, created, updated, code, name) VALUES (?, NOW(6), NOW(6), ?, ?) ON DUPLICATE KEY UPDATE id = id",
+			NewID(), appCode, appCode)
+	} else {
+		_, err = db.Exec("INSERT INTO applications_application (id, created, updated, code, name, app_tenant_id, tenant_id) VALUES (?, NOW(6), NOW(6), ?, ?, 'default', 'default') ON DUPLICATE KEY UPDATE id = id",
+			NewID(), appCode, appCode)
+	}
+	if err != nil {
+		return "", err
+	}
+	var appID string
+	if err := db.QueryRow("SELECT id FROM applications_application WHERE code = ?", appCode).Scan(&appID); err != nil {
+		return "", fmt.Errorf("app %s: %w", appCode, err)
+	}
+	var moduleID any
+	if module != "" {
+		if p.Legacy {
+			_, err = db.Exec("INSERT INTO modules_module (id, created, updated, name, is_default, application_id) VALUES (?, NOW(6), NOW(6), ?, ?, ?) ON DUPLICATE KEY UPDATE id = id",
+				NewID(), module, module == "default", appID)
+		} else {
+			_, err = db.Exec("INSERT INTO modules_module (id, created, updated, name, is_default, application_id, tenant_id) VALUES (?, NOW(6), NOW(6), ?, ?, ?, 'default') ON DUPLICATE KEY UPDATE id = id",
+				NewID(), module, module == "default", appID)
+		}
+		if err != nil {
+			return "", err
+		}
+		var id string
+		if err := db.QueryRow("SELECT id FROM modules_module WHERE application_id = ? AND name = ?", appID, module).Scan(&id); err != nil {
+			return "", fmt.Errorf("module %s of app %s: %w", module, appCode, err)
+		}
+		moduleID = id
+	}
+	engineAppID = NewID()
+	if p.Legacy {
+		_, err = db.Exec("INSERT INTO applications_applicationenvironment (created, updated, environment, is_offlined, application_id, engine_app_id, module_id) VALUES (NOW(6), NOW(6), ?, 0, ?, ?, ?)",
+			env, appID, engineAppID, moduleID)
+	} else {
+		_, err = db.Exec("INSERT INTO applications_applicationenvironment (created, updated, environment, is_offlined, application_id, engine_app_id, module_id, tenant_id) VALUES (NOW(6), NOW(6), ?, 0, ?, ?, ?, 'default')",
+			env, appID, engineAppID, moduleID)
+	}
+	if err != nil {
+		return "", err
+	}
+	return engineAppID, nil
+}
+
+// Attach binds an environment (by its engine app id) to a plan of a service, as the
+// platform does when a module enables an add-on service: a
+// servicehub_serviceengineappattachment row. instanceID is the provisioned service
+// instance, "" (NULL) for one not provisioned yet: the next deployment of the environment
+// provisions it, from the plan's pool for a pool service. On the lines with tenants the
+// attachment has the environment's tenant ("default" when engineAppID names none).
+func (p *Platform) Attach(engineAppID, serviceID, planID, instanceID string) error {
+	var instance any = instanceID
+	if instanceID == "" {
+		instance = nil
+	}
+	if p.Legacy {
+		return p.Server.Exec(p.Database,
+			"INSERT INTO servicehub_serviceengineappattachment (created, updated, engine_app_id, service_id, plan_id, service_instance_id, credentials_enabled) VALUES (NOW(6), NOW(6), ?, ?, ?, ?, 1)",
+			engineAppID, serviceID, planID, instance)
+	}
+	return p.Server.Exec(p.Database,
+		"INSERT INTO servicehub_serviceengineappattachment (created, updated, engine_app_id, service_id, plan_id, service_instance_id, credentials_enabled, tenant_id) "+
+			"VALUES (NOW(6), NOW(6), ?, ?, ?, ?, 1, COALESCE((SELECT tenant_id FROM applications_applicationenvironment WHERE engine_app_id = ?), 'default'))",
+		engineAppID, serviceID, planID, instance, engineAppID)
 }
 
 // ReadOnlyUser creates user with the read-only grant docs/runbooks.md recommends
