@@ -13,3 +13,9 @@ echo "$out" | awk '
 		printf "| probe of one API server (4 requests, fresh TLS) | %.0f | %.2f | <= 1.30 |\n", p/pn, (p/pn)/(c/cn)
 		printf "| bare Go HTTP client, same requests (the floor) | %.0f | 1.00 | |\n", c/cn
 	}'
+
+# The platform's database at a large installation's size: 100,000 pre-created
+# instances, 5,000 plans, 20,000 apps with 40,000 bound environments (issue 11).
+echo
+go test -tags integration -run '^$' -bench 'BenchmarkReadPoolsAtScale$' -benchtime "${BENCH_POOL_READS:-10}x" -count 1 -v ./internal/platformdb/ |
+	grep -E '^(Benchmark|    scale_bench_test)' | sed 's/^    scale_bench_test.go:[0-9]*: /    /'

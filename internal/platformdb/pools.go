@@ -171,12 +171,15 @@ func ReadPools(ctx context.Context, tx *sql.Tx) (*PoolReport, error) {
 		available = "is_allocated = 0 AND allocation_type = 'fifo'"
 		policy = "is_allocated = 0 AND allocation_type = 'policy'"
 	}
+	// Grouped by an expression, not the column: grouped by plan_id, MySQL and MariaDB
+	// walk the plan_id index and fetch every row by its key, 13 times slower than one
+	// scan at 100,000 instances (make bench, BenchmarkReadPoolsAtScale).
 	counts, err := tx.QueryContext(ctx, `SELECT COALESCE(plan_id, ''),
 		SUM(CASE WHEN `+available+` THEN 1 ELSE 0 END),
 		SUM(CASE WHEN `+policy+` THEN 1 ELSE 0 END),
 		SUM(CASE WHEN is_allocated = 0 THEN 1 ELSE 0 END),
 		COUNT(*)
-		FROM services_precreatedinstance GROUP BY plan_id`)
+		FROM services_precreatedinstance GROUP BY COALESCE(plan_id, '')`)
 	if err != nil {
 		return nil, err
 	}
