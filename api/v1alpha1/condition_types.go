@@ -93,6 +93,9 @@ const (
 	// ReasonTLSNotVerified: a Warning finding (ClusterReachable stays True): a cluster
 	// has no CA, so the platform (and paasdiag) do not verify its API servers.
 	ReasonTLSNotVerified = "TLSNotVerified"
+	// ReasonClusterNotFound: False, 4313021: apps are bound (their latest config) to a
+	// cluster that does not exist, or (1.6) name none in a region without a default.
+	ReasonClusterNotFound = "ClusterNotFound"
 	// ReasonClusterPoolBroken: False, 4313021: a cluster row keeps the platform from
 	// building its client pool (which it builds from every row at once), so no cluster
 	// can be reached.

@@ -372,6 +372,36 @@ func TestCLU20_OverriddenHostname16(t *testing.T) {
 	}
 }
 
+// CLU24: apps whose latest config names a cluster that does not exist are 4313021,
+// grouped by cluster with the apps named; on 1.6 an app that names none runs on its
+// region's default cluster, and a region without one is 4313021 too; on 1.7+ the
+// allocation policy is not judged.
+func TestCLU24_AppsBoundToAMissingCluster(t *testing.T) {
+	rows := []platformdb.ClusterRow{{Name: "default-main"}}
+	apps := []platformdb.AppCluster{
+		{App: "bkapp-a-prod", Region: "default", Cluster: "default-main"},
+		{App: "bkapp-b-prod", Region: "default", Cluster: "gone"},
+		{App: "bkapp-c-stag", Region: "default", Cluster: "gone"},
+		{App: "bkapp-d-prod", Region: "default"},
+		{App: "bkapp-e-prod", Region: "other"},
+	}
+	fs := missingClusters(rows, apps, map[string][]string{"default": {"default-main"}})
+	if len(fs) != 2 {
+		t.Fatalf("%+v", fs)
+	}
+	if f := fs[0]; f.Check != "cluster/gone" || f.Reason != v1alpha1.ReasonClusterNotFound || f.Code != "4313021" || f.Severity != v1alpha1.SeverityError ||
+		!strings.Contains(f.Message, "2 app(s) names it: bkapp-b-prod, bkapp-c-stag") {
+		t.Errorf("%+v", f)
+	}
+	if f := fs[1]; f.Check != "region/other" || !strings.Contains(f.Message, "bkapp-e-prod") {
+		t.Errorf("%+v", f)
+	}
+	// 1.7+: no default clusters to judge an empty name by.
+	if fs := missingClusters(rows, apps, nil); len(fs) != 1 || fs[0].Check != "cluster/gone" {
+		t.Errorf("1.7+: %+v", fs)
+	}
+}
+
 // CLU25: rows the key cannot decrypt while it reads the others break the platform's
 // client pool (4313021 for every cluster); when it reads none, the key is suspect and
 // nothing is claimed.

@@ -111,3 +111,82 @@ func ReadClusters(ctx context.Context, tx *sql.Tx) ([]ClusterRow, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// AppCluster is the cluster an app of the workloads database (api_app, named
+// bkapp-<code>-<env> or bkapp-<code>-m-<module>-<env>) is bound to: the cluster of
+// its latest config (api_config, by created), which the platform takes without
+// checking that it exists (paas_wl/infras/cluster/shim.py get_cluster_name).
+type AppCluster struct {
+	App, Region, Cluster string
+}
+
+// appClusterColumns are what ReadAppClusters needs.
+var appClusterColumns = map[string][]string{
+	"api_app":    {"uuid", "name", "region"},
+	"api_config": {"app_id", "cluster", "created"},
+}
+
+// ReadAppClusters reads the cluster of every app's latest config, in one query. When
+// the user cannot see the columns, it returns what is missing instead.
+func ReadAppClusters(ctx context.Context, tx *sql.Tx) ([]AppCluster, string, error) {
+	cols, err := columns(ctx, tx, appClusterColumns)
+	if err != nil {
+		return nil, "", err
+	}
+	if missing := missingColumns(cols, appClusterColumns); len(missing) > 0 {
+		return nil, strings.Join(missing, "; "), nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT a.name, a.region, c.cluster
+		FROM api_app a JOIN api_config c ON c.app_id = a.uuid
+		WHERE c.created = (SELECT MAX(l.created) FROM api_config l WHERE l.app_id = a.uuid)`)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = rows.Close() }()
+	seen := map[string]bool{}
+	var out []AppCluster
+	for rows.Next() {
+		var a AppCluster
+		if err := rows.Scan(&a.App, &a.Region, &a.Cluster); err != nil {
+			return nil, "", err
+		}
+		if seen[a.App+"\x00"+a.Region] {
+			continue // two configs created in the same microsecond: the platform's pick is arbitrary too
+		}
+		seen[a.App+"\x00"+a.Region] = true
+		a.Cluster = strings.TrimSpace(a.Cluster)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].App < out[j].App })
+	return out, "", nil
+}
+
+// DefaultClusters (platform 1.6) are the clusters marked is_default, by region: where
+// an app whose config names no cluster runs. Nil on 1.7+, where an allocation policy
+// decides instead.
+func DefaultClusters(ctx context.Context, tx *sql.Tx) (map[string][]string, error) {
+	cols, err := columns(ctx, tx, map[string][]string{"cluster_cluster": nil})
+	if err != nil {
+		return nil, err
+	}
+	if !cols["cluster_cluster"]["is_default"] || !cols["cluster_cluster"]["region"] {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT region, name FROM cluster_cluster WHERE is_default = 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string][]string{}
+	for rows.Next() {
+		var region, name string
+		if err := rows.Scan(&region, &name); err != nil {
+			return nil, err
+		}
+		out[region] = append(out[region], name)
+	}
+	return out, rows.Err()
+}

@@ -333,3 +333,50 @@ func TestReadClusters(t *testing.T) {
 		})
 	}
 }
+
+// Each line's workloads database, through the recommended grant: the cluster of every
+// app's latest config, and (1.6) the default cluster of each region.
+func TestCLU24_AppClustersOnEachLine(t *testing.T) {
+	startServer(t)
+	for _, line := range mariadb.Lines {
+		t.Run(string(line), func(t *testing.T) {
+			w := must(mariadb.NewWorkloads(server, "apps_"+strings.NewReplacer("-", "_", ".", "_").Replace(string(line)), line))
+			must(w.Cluster("default-main", []string{"https://10.0.0.1:6443"}, mariadb.StoredCredentials{}))
+			if w.Legacy {
+				if err := server.Exec(w.Database, "UPDATE cluster_cluster SET is_default = 1, region = 'default'"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, app := range []struct {
+				name     string
+				clusters []string
+			}{{"bkapp-moved-prod", []string{"gone", "default-main"}}, {"bkapp-stale-prod", []string{"default-main", "gone"}}, {"bkapp-none-prod", []string{""}}} {
+				if err := w.App(app.name, "default", app.clusters...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db := must(NewPools().Open(diag, "workloads", must(w.ReadOnlyUser("ro_apps_"+fmt.Sprint(len(line)), "pw")), 5*time.Second))
+			var apps []AppCluster
+			var hidden string
+			var defaults map[string][]string
+			err := db.ReadOnly(context.Background(), func(tx *sql.Tx) error {
+				var err error
+				if apps, hidden, err = ReadAppClusters(context.Background(), tx); err != nil {
+					return err
+				}
+				defaults, err = DefaultClusters(context.Background(), tx)
+				return err
+			})
+			if err != nil || hidden != "" {
+				t.Fatalf("%v, hidden %q", err, hidden)
+			}
+			got := fmt.Sprint(apps)
+			if want := "[{bkapp-moved-prod default default-main} {bkapp-none-prod default } {bkapp-stale-prod default gone}]"; got != want {
+				t.Errorf("apps %s, want %s", got, want)
+			}
+			if w.Legacy != (defaults != nil) || (w.Legacy && fmt.Sprint(defaults) != "map[default:[default-main]]") {
+				t.Errorf("defaults %v", defaults)
+			}
+		})
+	}
+}

@@ -144,7 +144,7 @@ func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
 	stmts := string(grant)
 	if w.Legacy {
 		// As the grant file's comment says for 1.6.
-		stmts = strings.ReplaceAll(stmts, "assert_hostname, ", "")
+		stmts = strings.ReplaceAll(stmts, "assert_hostname, ", "region, is_default, ")
 		stmts = strings.ReplaceAll(stmts, "(host, cluster_id, updated)", "(host, overridden_hostname, cluster_id, updated)")
 	}
 	stmts = strings.ReplaceAll(stmts, "bk_engine_ng.", "`"+w.Database+"`.")
@@ -154,6 +154,23 @@ func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
 		return "", err
 	}
 	return w.Server.DSN(user, password, w.Database), nil
+}
+
+// App adds an app (api_app) whose configs (api_config, oldest first, a microsecond
+// apart) name the given clusters: the last one is the app's cluster.
+func (w *Workloads) App(name, region string, clusters ...string) error {
+	id := NewID()
+	if err := w.Server.Exec(w.Database, "INSERT INTO api_app (uuid, name, region) VALUES (?, ?, ?)", id, name, region); err != nil {
+		return err
+	}
+	for i, c := range clusters {
+		err := w.Server.Exec(w.Database, "INSERT INTO api_config (uuid, app_id, cluster, created) VALUES (?, ?, ?, NOW(6) - INTERVAL ? MICROSECOND)",
+			NewID(), id, c, len(clusters)-i)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FernetEncrypter encrypts as the platform's default cipher: "bkcrypt$" + a Fernet
