@@ -221,6 +221,12 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 			res.Findings = append(res.Findings, expiring(code, name, "the CA certificate of cluster "+ct.name, *exp))
 		}
 	}
+	failing := map[*clusterTarget]int{}
+	for _, p := range probed {
+		if !p.result.OK && !p.result.NodesListed {
+			failing[p.cluster]++
+		}
+	}
 	for _, p := range probed {
 		r := p.result
 		st := &clusters[index[p.cluster]]
@@ -245,7 +251,8 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		case !r.OK:
 			failed = append(failed, fmt.Sprintf("%s %s: %s", p.cluster.name, r.URL, r.Reason))
 			res.Findings = append(res.Findings, check.ErrorFinding(name, r.Reason, code.Number,
-				code.Message(fmt.Sprintf("cluster %s, API server %s: %s", p.cluster.name, r.URL, r.Message))))
+				code.Message(fmt.Sprintf("cluster %s, API server %s: %s%s", p.cluster.name, r.URL, r.Message,
+					failoverNote(r.Reason, failing[p.cluster], len(p.cluster.apiServers))))))
 		}
 		if r.ServingNotAfter != nil && r.Verified && expiresWithin(*r.ServingNotAfter, now, window) {
 			res.Findings = append(res.Findings, expiring(code, name, "the serving certificate of "+r.URL, *r.ServingNotAfter))
@@ -270,6 +277,34 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		},
 		Pass: pass,
 	})
+}
+
+// connectionReasons are the failures the platform's client sees as a urllib3 error:
+// the only ones its endpoint pool counts against a server.
+var connectionReasons = map[string]bool{
+	v1alpha1.ReasonDNSError: true, v1alpha1.ReasonConnectionRefused: true, v1alpha1.ReasonConnectionFailed: true,
+	v1alpha1.ReasonTimeout: true, v1alpha1.ReasonTLSUnknownAuthority: true, v1alpha1.ReasonTLSHostnameMismatch: true,
+	v1alpha1.ReasonCertificateExpired: true,
+}
+
+// failoverNote says what share of the platform's requests a failing API server costs,
+// as its client fails over (EnhancedApiClient over blue-krill's HAEndpointPool): a
+// request that meets a connection failure fails and counts against the server, which
+// is benched for 20 s at 3 failures and then tried again; an HTTP error (401, 403,
+// 5xx) fails the request and is not counted, so the server keeps being picked.
+func failoverNote(reason string, failing, servers int) string {
+	if servers < 2 {
+		return ""
+	}
+	if failing >= servers {
+		return fmt.Sprintf("; all %d API servers fail: every request fails", servers)
+	}
+	if connectionReasons[reason] {
+		return fmt.Sprintf("; %d of the cluster's %d API servers fail at the connection level: about %d/%d of the platform's requests fail until it benches them (3 connection failures bench a server for 20 s, after which it is tried again)",
+			failing, servers, failing, servers)
+	}
+	return fmt.Sprintf("; an HTTP error does not count as a server failure in the platform's client: every request sent to this server fails, and it is never benched (%d of %d API servers fail)",
+		failing, servers)
 }
 
 func expiring(code errorcodes.Code, subject, what string, exp time.Time) check.Finding {

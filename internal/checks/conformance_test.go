@@ -263,6 +263,35 @@ func TestCLU15_RestartRequiredUnknownRelease(t *testing.T) {
 	}
 }
 
+// CLU26: a failing API server of several is an Error whose message says what share of
+// the platform's requests it costs, as the platform's client fails over: connection
+// failures until the server is benched, HTTP errors every time.
+func TestCLU26_FailoverShare(t *testing.T) {
+	ct := &clusterTarget{name: "c", apiServers: []string{"https://10.0.0.1:6443", "https://10.0.0.2:6443", "https://10.0.0.3:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
+	for reason, want := range map[string]string{
+		v1alpha1.ReasonConnectionRefused: "about 1/3 of the platform's requests fail until it benches them (3 connection failures bench a server for 20 s",
+		v1alpha1.ReasonForbidden:         "every request sent to this server fails, and it is never benched (1 of 3 API servers fail)",
+	} {
+		probed := []probedServer{
+			{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], Reason: reason, Message: "m"}},
+			{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[1], OK: true, Reachable: true, NodesListed: true}},
+			{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[2], OK: true, Reachable: true, NodesListed: true}},
+		}
+		res := check.Result{}
+		judgeClusters(&res, []*clusterTarget{ct}, probed, time.Now(), time.Hour)
+		expectVerdict(t, res, check.Fail, reason, "4313021")
+		if !strings.Contains(res.Findings[0].Message, want) {
+			t.Errorf("%s: %q lacks %q", reason, res.Findings[0].Message, want)
+		}
+	}
+	if got := failoverNote(v1alpha1.ReasonTimeout, 2, 2); !strings.Contains(got, "every request fails") {
+		t.Errorf("all failing: %q", got)
+	}
+	if got := failoverNote(v1alpha1.ReasonTimeout, 1, 1); got != "" {
+		t.Errorf("one server: %q", got)
+	}
+}
+
 // CLU03: what fails after the Nodes were listed (Namespaces, cluster-admin) is a
 // Warning tagged 4313021 that says it is not raised for it; the condition passes with
 // the warning's reason. Failing to list Nodes stays an Error.
