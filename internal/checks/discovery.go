@@ -67,6 +67,10 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 				fmt.Sprintf("the stored credentials of cluster %s cannot be read: %s", row.Name, err)))
 			continue
 		}
+		if f := tokenLineBreak(row.Name, creds.Token); f != nil {
+			findings = append(findings, *f)
+			continue
+		}
 		ct := &clusterTarget{name: row.Name, source: sourceDiscovered, apiServers: row.APIServers, creds: creds, updated: row.Updated}
 		findings = append(findings, applyHostnames(ct, row)...)
 		targets = append(targets, ct)
@@ -132,6 +136,19 @@ func undecryptableRows(names []string, rows int) []check.Finding {
 	}
 	return []check.Finding{poolBroken(fmt.Sprintf("the stored credentials of cluster(s) %s cannot be decrypted with the key that reads the others",
 		strings.Join(names, ", ")))}
+}
+
+// tokenLineBreak is the finding for a stored token with a line break: the platform
+// sends "Bearer <token>" as stored, and Python's http.client refuses a header value
+// with a line break (ValueError: Invalid header value) on every request.
+func tokenLineBreak(cluster, token string) *check.Finding {
+	if !strings.ContainsAny(token, "\r\n") {
+		return nil
+	}
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	f := check.ErrorFinding("cluster/"+cluster, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
+		"token_value of cluster %s holds a line break (a trailing newline?): the platform sends it as stored and its HTTP client refuses the header on every request; store the token without it", cluster)))
+	return &f
 }
 
 // applyHostnames sets what the platform verifies serving certificates for: 1.7+'s
@@ -218,7 +235,7 @@ func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (cluste
 		{"ca_data", row.CA, true, func(v string) { creds.CA = []byte(v) }},
 		{"cert_data", row.Cert, true, func(v string) { creds.ClientCert = []byte(v) }},
 		{"key_data", row.Key, true, func(v string) { creds.ClientKey = []byte(v) }},
-		{"token_value", row.Token, false, func(v string) { creds.Token = strings.TrimSpace(v) }},
+		{"token_value", row.Token, false, func(v string) { creds.Token = strings.Trim(v, " \t") }},
 	} {
 		if f.stored == "" {
 			continue

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"errors"
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"strings"
 	"testing"
 
@@ -64,5 +65,25 @@ func TestCLU22_RawPEMIsUnusable(t *testing.T) {
 	var raw rawPEMError
 	if !errors.As(err, &raw) || raw.column != "ca_data" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// CLU27: a stored token with a line break is unusable by the platform (it sends the
+// header as stored), so paasdiag keeps it as stored for the judgement.
+func TestCLU27_TokenWithALineBreak(t *testing.T) {
+	d, err := bkcrypt.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := decryptCredentials(d, platformdb.ClusterRow{Token: "abc\n"})
+	if err != nil || creds.Token != "abc\n" {
+		t.Fatalf("%q, %v", creds.Token, err)
+	}
+	f := tokenLineBreak("c", creds.Token)
+	if f == nil || f.Code != "4313021" || f.Severity != v1alpha1.SeverityError || f.Reason != v1alpha1.ReasonInvalidCredentials {
+		t.Fatalf("%+v", f)
+	}
+	if f := tokenLineBreak("c", "abc"); f != nil {
+		t.Errorf("%+v", f)
 	}
 }
