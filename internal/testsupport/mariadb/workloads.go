@@ -105,7 +105,7 @@ func (w *Workloads) Cluster(name string, apiServers []string, creds StoredCreden
 	} else {
 		err = w.Server.Exec(w.Database, `INSERT INTO cluster_cluster (uuid, created, updated, name, description, ingress_config, annotations,
 			ca_data, cert_data, key_data, token_type, token_value, assert_hostname, feature_flags, default_node_selector, default_tolerations,
-			available_tenant_ids) VALUES (?, NOW(6), NOW(6), ?, '', '{}', '{}', ?, ?, ?, 1, ?, 'true', '{}', '{}', '[]', '[]')`,
+			available_tenant_ids) VALUES (?, NOW(6), NOW(6), ?, '', '{}', '{}', ?, ?, ?, 1, ?, NULL, '{}', '{}', '[]', '[]')`,
 			id, name, nullable(creds.CA), nullable(creds.Cert), nullable(creds.Key), nullable(creds.Token))
 	}
 	if err != nil {
