@@ -63,10 +63,7 @@ var ErrNoKey = errors.New("value is encrypted but no platform encryption key (BK
 // the stored value or the plaintext is ever formatted into them, so they are
 // safe to put in a Kubernetes status. Keep it that way when adding new ones.
 var (
-	errKeyTooShort = errors.New("platform encryption key is unusable: it is neither a Fernet key (32 bytes in base64) nor at least 16 bytes long as SM4 needs")
-
 	errKeyNotFernet = errors.New("platform encryption key is not a Fernet key (32 bytes in base64), as cipher Fernet needs: is it the platform's BKKRILL_ENCRYPT_SECRET_KEY, or does the platform run with BK_CRYPTO_TYPE=SHANGMI (cipher SM4CTR)?")
-	errKeyNotSM4    = errors.New("platform encryption key is shorter than the 16 bytes cipher SM4CTR needs")
 
 	errFernetKeyInvalid = errors.New(PrefixFernet + " value cannot be decrypted: the configured key is not a Fernet key (32 bytes in base64)")
 	errFernetBase64     = errors.New(PrefixFernet + " value is not valid URL-safe base64")
@@ -180,10 +177,6 @@ func New(key string) (*Decrypter, error) {
 		return nil, errSM4KeyTooShort
 	}
 	d.sm4Block = blockOnly{block}
-
-	if d.fernetBlock == nil && d.sm4Block == nil {
-		return nil, errKeyTooShort
-	}
 	return d, nil
 }
 
@@ -194,13 +187,10 @@ func (d *Decrypter) Serves(cipher string) error {
 	if d == nil || !d.hasKey {
 		return nil
 	}
-	switch {
-	case cipher == Fernet && d.fernetBlock == nil:
+	if cipher == Fernet && d.fernetBlock == nil {
 		return errKeyNotFernet
-	case cipher == SM4CTR && d.sm4Block == nil:
-		return errKeyNotSM4
 	}
-	return nil
+	return nil // any key serves SM4CTR, padded as bkcrypto pads it
 }
 
 // decodeFernetKey decodes a Fernet key written in either base64 alphabet,

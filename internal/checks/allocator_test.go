@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 	"strings"
 	"testing"
 
@@ -162,8 +163,7 @@ func TestPOOL12_NamesTheEnvironmentsThatWouldFail(t *testing.T) {
 		bound = append(bound, platformdb.Unprovisioned{PlanID: "p1", App: app, Module: "default", Env: "prod"})
 	}
 	bound = append(bound, platformdb.Unprovisioned{PlanID: "p1", App: "nomodule", Env: "prod"})
-	legacy := platformdb.PoolSchema{}
-	r := judgePools(&platformdb.PoolReport{Schema: legacy, Plans: []platformdb.PlanPool{policyPlan(0, 0, 4)}, Unprovisioned: bound}, &v1alpha1.InstancePoolsCheck{MinAvailable: 1})
+	r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{policyPlan(0, 0, 4)}, Unprovisioned: bound}, &v1alpha1.InstancePoolsCheck{MinAvailable: 1})
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonPoolEmpty, "4313022")
 	if want := "7 of them would get none on their next deploy: a1/default/prod, a2/default/prod, a3/default/prod, a4/default/prod, a5/default/prod and 2 more"; !strings.Contains(r.Findings[0].Message, want) {
 		t.Errorf("message %q lacks %q", r.Findings[0].Message, want)
@@ -176,6 +176,13 @@ func TestPOOL12_NamesTheEnvironmentsThatWouldFail(t *testing.T) {
 	if p := s.Pools[0]; p.Unprovisioned != 8 || p.WouldFail != 7 {
 		t.Errorf("%+v", p)
 	}
+	// 1.6 does not read the module: that environment fails on the pool too.
+	r = judgePools(&platformdb.PoolReport{Schema: platformdb.PoolSchema{}, Plans: []platformdb.PlanPool{policyPlan(0, 0, 4)}, Unprovisioned: bound}, &v1alpha1.InstancePoolsCheck{MinAvailable: 1})
+	s = v1alpha1.PaaSDiagnosisStatus{}
+	r.Details(&s)
+	if p := s.Pools[0]; p.WouldFail != 8 {
+		t.Errorf("1.6: %+v", p)
+	}
 }
 
 // Without the grant on the binding tables the pools are still judged, with a warning
@@ -186,5 +193,19 @@ func TestBindingsUnreadableWarns(t *testing.T) {
 	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
 	if len(r.Findings) != 1 || r.Findings[0].Reason != v1alpha1.ReasonBindingsUnreadable || !strings.Contains(r.Findings[0].Message, "modules_module") {
 		t.Fatalf("%+v", r.Findings)
+	}
+}
+
+// POOL10: on 1.7+, a grant that shows allocation_type but hides binding_policy (the
+// grant of paasdiag before it read policies) cannot tell wildcard policy instances
+// from reserved ones: SchemaUnrecognized, not a false 4313022.
+func TestPOOL10_HiddenBindingPolicy(t *testing.T) {
+	det := lineDetection(t, mariadb.Release17)
+	err := hiddenColumns(platformdb.PoolSchema{PlanTenant: true, AllocationType: true}, det)
+	if err == nil || !strings.Contains(err.Error(), "binding_policy (services 0009)") {
+		t.Fatalf("%v", err)
+	}
+	if err := hiddenColumns(platformdb.PoolSchema{PlanTenant: true, AllocationType: true, BindingPolicy: true}, det); err != nil {
+		t.Errorf("full grant: %v", err)
 	}
 }

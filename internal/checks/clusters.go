@@ -227,6 +227,7 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 			failing[p.cluster]++
 		}
 	}
+	// The share of servers that fail in each way, for the failover note.
 	for _, p := range probed {
 		r := p.result
 		st := &clusters[index[p.cluster]]
@@ -287,11 +288,13 @@ var connectionReasons = map[string]bool{
 	v1alpha1.ReasonCertificateExpired: true,
 }
 
-// failoverNote says what share of the platform's requests a failing API server costs,
-// as its client fails over (EnhancedApiClient over blue-krill's HAEndpointPool): a
-// request that meets a connection failure fails and counts against the server, which
-// is benched for 20 s at 3 failures and then tried again; an HTTP error (401, 403,
-// 5xx) fails the request and is not counted, so the server keeps being picked.
+// failoverNote says what a failing API server among several costs, as the platform's
+// client fails over (EnhancedApiClient over blue-krill's HAEndpointPool): each request
+// goes to the healthy server with the best score, ties broken at random, and is not
+// retried elsewhere. A connection failure fails that request and costs the server 50
+// points, so healthy servers (100 and up) are picked from then on, and 3 failures
+// bench it for 20 s. An HTTP error (401, 403, 5xx) fails the request and changes no
+// score, so the server keeps its chance until a request succeeds elsewhere.
 func failoverNote(reason string, failing, servers int) string {
 	if servers < 2 {
 		return ""
@@ -300,11 +303,11 @@ func failoverNote(reason string, failing, servers int) string {
 		return fmt.Sprintf("; all %d API servers fail: every request fails", servers)
 	}
 	if connectionReasons[reason] {
-		return fmt.Sprintf("; %d of the cluster's %d API servers fail at the connection level: about %d/%d of the platform's requests fail until it benches them (3 connection failures bench a server for 20 s, after which it is tried again)",
+		return fmt.Sprintf("; %d of the cluster's %d API servers fail: the first request of each platform process picks a failing one with a chance of about %d/%d and fails, after which its score keeps it out (3 connection failures bench a server for 20 s)",
 			failing, servers, failing, servers)
 	}
-	return fmt.Sprintf("; an HTTP error does not count as a server failure in the platform's client: every request sent to this server fails, and it is never benched (%d of %d API servers fail)",
-		failing, servers)
+	return fmt.Sprintf("; an HTTP error does not lower a server's score in the platform's client: until a request succeeds on another server, each request picks one of the %d failing with a chance of about %d/%d and fails",
+		failing, failing, servers)
 }
 
 func expiring(code errorcodes.Code, subject, what string, exp time.Time) check.Finding {

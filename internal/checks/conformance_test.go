@@ -269,8 +269,8 @@ func TestCLU15_RestartRequiredUnknownRelease(t *testing.T) {
 func TestCLU26_FailoverShare(t *testing.T) {
 	ct := &clusterTarget{name: "c", apiServers: []string{"https://10.0.0.1:6443", "https://10.0.0.2:6443", "https://10.0.0.3:6443"}, creds: clusterprobe.Credentials{CA: []byte("x")}}
 	for reason, want := range map[string]string{
-		v1alpha1.ReasonConnectionRefused: "about 1/3 of the platform's requests fail until it benches them (3 connection failures bench a server for 20 s",
-		v1alpha1.ReasonForbidden:         "every request sent to this server fails, and it is never benched (1 of 3 API servers fail)",
+		v1alpha1.ReasonConnectionRefused: "the first request of each platform process picks a failing one with a chance of about 1/3 and fails, after which its score keeps it out (3 connection failures bench a server for 20 s)",
+		v1alpha1.ReasonForbidden:         "until a request succeeds on another server, each request picks one of the 1 failing with a chance of about 1/3 and fails",
 	} {
 		probed := []probedServer{
 			{cluster: ct, result: clusterprobe.Result{URL: ct.apiServers[0], Reason: reason, Message: "m"}},
@@ -435,15 +435,19 @@ func TestCLU24_AppsBoundToAMissingCluster(t *testing.T) {
 // client pool (4313021 for every cluster); when it reads none, the key is suspect and
 // nothing is claimed.
 func TestCLU25_OneUndecryptableRowBreaksThePool(t *testing.T) {
-	fs := undecryptableRows([]string{"bad"}, 3)
+	fs := undecryptableRows([]string{"bad"}, 2)
 	if len(fs) != 1 || fs[0].Reason != v1alpha1.ReasonClusterPoolBroken || fs[0].Code != "4313021" || !strings.Contains(fs[0].Message, "bad") {
 		t.Fatalf("%+v", fs)
 	}
-	if fs := undecryptableRows([]string{"a", "b"}, 2); len(fs) != 0 {
-		t.Errorf("no row decrypts: %+v", fs)
+	// The other rows decrypted nothing (plaintext or empty): the key is suspect.
+	if fs := undecryptableRows([]string{"a", "b"}, 0); len(fs) != 0 {
+		t.Errorf("no encrypted value decrypts: %+v", fs)
 	}
 	if fs := undecryptableRows(nil, 2); len(fs) != 0 {
 		t.Errorf("all decrypt: %+v", fs)
+	}
+	if encrypted(platformdb.ClusterRow{CA: "plain"}) || !encrypted(platformdb.ClusterRow{Token: "sm4ctr$x"}) || !encrypted(platformdb.ClusterRow{Key: "bkcrypt$x"}) {
+		t.Error("encrypted()")
 	}
 }
 

@@ -52,6 +52,7 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 	}
 	var targets []*clusterTarget
 	var undecryptable []string
+	decrypted := 0 // rows with an encrypted value that decrypted: the key is right
 	for _, row := range rows {
 		creds, err := decryptCredentials(decrypter, row)
 		var raw rawPEMError
@@ -67,6 +68,9 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 				fmt.Sprintf("the stored credentials of cluster %s cannot be read: %s", row.Name, err)))
 			continue
 		}
+		if encrypted(row) {
+			decrypted++
+		}
 		if f := tokenLineBreak(row.Name, creds.Token); f != nil {
 			findings = append(findings, *f)
 			continue
@@ -75,7 +79,7 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 		findings = append(findings, applyHostnames(ct, row)...)
 		targets = append(targets, ct)
 	}
-	findings = append(findings, undecryptableRows(undecryptable, len(rows))...)
+	findings = append(findings, undecryptableRows(undecryptable, decrypted)...)
 	if appsHidden != "" {
 		findings = append(findings, check.WarningFinding("clusters/apps", v1alpha1.ReasonBindingsUnreadable, "",
 			"the apps' clusters cannot be read (missing "+appsHidden+"): paasdiag cannot find apps bound to a cluster that does not exist; grant the columns of config/samples/readonly-grant-workloads.sql"))
@@ -127,15 +131,26 @@ func missingClusters(rows []platformdb.ClusterRow, apps []platformdb.AppCluster,
 }
 
 // undecryptableRows judges rows whose credentials cannot be decrypted. When the key
-// reads other rows, these rows are what is wrong, and the platform builds one client
-// pool from every row: none of its clusters can be used. When it reads none, the key
-// given to paasdiag is the likelier cause, and each row is already Unknown.
-func undecryptableRows(names []string, rows int) []check.Finding {
-	if len(names) == 0 || len(names) == rows {
+// decrypts other rows' encrypted values (decrypted of them), these rows are what is
+// wrong, and the platform builds one client pool from every row: none of its clusters
+// can be used. When it decrypts none (rows in plaintext or empty prove nothing), the
+// key given to paasdiag is the likelier cause, and each row is already Unknown.
+func undecryptableRows(names []string, decrypted int) []check.Finding {
+	if len(names) == 0 || decrypted == 0 {
 		return nil
 	}
 	return []check.Finding{poolBroken(fmt.Sprintf("the stored credentials of cluster(s) %s cannot be decrypted with the key that reads the others",
 		strings.Join(names, ", ")))}
+}
+
+// encrypted reports whether a row holds a value encrypted with a cipher.
+func encrypted(row platformdb.ClusterRow) bool {
+	for _, v := range []string{row.CA, row.Cert, row.Key, row.Token} {
+		if strings.HasPrefix(v, bkcrypt.PrefixFernet) || strings.HasPrefix(v, bkcrypt.PrefixSM4CTR) {
+			return true
+		}
+	}
+	return false
 }
 
 // tokenLineBreak is the finding for a stored token with a line break: the platform
@@ -235,7 +250,7 @@ func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (cluste
 		{"ca_data", row.CA, true, func(v string) { creds.CA = []byte(v) }},
 		{"cert_data", row.Cert, true, func(v string) { creds.ClientCert = []byte(v) }},
 		{"key_data", row.Key, true, func(v string) { creds.ClientKey = []byte(v) }},
-		{"token_value", row.Token, false, func(v string) { creds.Token = strings.Trim(v, " \t") }},
+		{"token_value", row.Token, false, func(v string) { creds.Token = v }}, // sent as stored, as the platform sends it
 	} {
 		if f.stored == "" {
 			continue

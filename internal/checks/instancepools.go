@@ -73,6 +73,11 @@ func hiddenColumns(schema platformdb.PoolSchema, rel release.Detection) error {
 	if rel.Has("services", 9) && !schema.AllocationType {
 		hidden = append(hidden, "services_precreatedinstance.allocation_type (services 0009)")
 	}
+	if rel.Has("services", 9) && schema.AllocationType && !schema.BindingPolicy {
+		// Without it a wildcard policy instance reads as one for some apps: a plan
+		// whose only free instances are wildcards would be a false 4313022.
+		hidden = append(hidden, "services_precreatedinstance.binding_policy (services 0009)")
+	}
 	if len(hidden) == 0 {
 		return nil
 	}
@@ -106,7 +111,7 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) { s.Pools = append(s.Pools, pools...) }
 	for _, p := range plans {
 		name := planName(p)
-		j := judgePlan(p, classify(policies[p.PlanID]), unprovisioned[p.PlanID])
+		j := judgePlan(p, classify(policies[p.PlanID]), unprovisioned[p.PlanID], report.Schema.AllocationType)
 		failing += len(j.wouldFail)
 		pools = append(pools, v1alpha1.PoolStatus{
 			Service: p.Service, Plan: p.Plan, Tenant: p.Tenant,
@@ -174,7 +179,9 @@ type planJudgement struct {
 	warnings  []check.Finding
 }
 
-func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformdb.Unprovisioned) planJudgement {
+// moduleRequired (1.7+) says the platform reads the environment's module to match
+// policies: without one it fails before it looks at the pool. 1.6 does not read it.
+func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformdb.Unprovisioned, moduleRequired bool) planJudgement {
 	name := planName(p)
 	j := planJudgement{anyApp: p.Available + pp.wildcard, specific: p.Policy - pp.wildcard}
 	var reserved []string
@@ -183,7 +190,7 @@ func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformd
 	}
 	var broken []string
 	for _, u := range unprovisioned {
-		if u.Module == "" {
+		if u.Module == "" && moduleRequired {
 			continue // no module: the platform fails before it looks at the pool
 		}
 		env := u.App + "/" + u.Module + "/" + u.Env
@@ -214,8 +221,8 @@ func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformd
 	}
 	for _, g := range pp.never {
 		j.warnings = append(j.warnings, check.WarningFinding("pool/"+name+"/policy", v1alpha1.ReasonPolicyNeverMatches, "",
-			fmt.Sprintf("%d policy instance(s) of plan %s can never be given to an app: in binding_policy %s, %s (the platform only logs \"empty policy_val will never match\")",
-				g.count, name, g.policy.raw, g.why)))
+			fmt.Sprintf("%d policy instance(s) of plan %s can never be given to an app: in binding_policy %s, %s (the platform raises no error for it%s)",
+				g.count, name, g.policy.raw, g.why, logNote(g.why))))
 	}
 	for _, g := range pp.broken {
 		broken = append(broken, fmt.Sprintf("binding_policy %s: %s", g.policy.raw, g.why))
@@ -225,6 +232,15 @@ func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformd
 			fmt.Sprintf("the platform raises an error (not 4313022) when it evaluates binding policies of plan %s, and provisioning from it fails: %s", name, firstFew(dedupe(broken)))))
 	}
 	return j
+}
+
+// logNote says what the platform logs for a dimension that matches nothing: only an
+// empty list is logged.
+func logNote(why string) string {
+	if strings.HasSuffix(why, "empty list") {
+		return `; it logs "empty policy_val will never match, may is it a mistake?"`
+	}
+	return ""
 }
 
 // firstFew joins the first maxNamed items and says how many more there are.

@@ -24,6 +24,9 @@ type PoolSchema struct {
 	PlanTenant bool
 	// AllocationType: services_precreatedinstance.allocation_type (fifo or policy).
 	AllocationType bool
+	// BindingPolicy: services_precreatedinstance.binding_policy, without which a
+	// wildcard policy instance cannot be told from one for some apps.
+	BindingPolicy bool
 }
 
 // Name is a short name of the schema for messages.
@@ -136,6 +139,7 @@ func ReadPools(ctx context.Context, tx *sql.Tx) (*PoolReport, error) {
 	schema := PoolSchema{
 		PlanTenant:     cols["services_plan"]["tenant_id"],
 		AllocationType: cols["services_precreatedinstance"]["allocation_type"],
+		BindingPolicy:  cols["services_precreatedinstance"]["binding_policy"],
 	}
 
 	tenant := "''"
@@ -215,7 +219,7 @@ func ReadPools(ctx context.Context, tx *sql.Tx) (*PoolReport, error) {
 	})
 	sort.Slice(report.Orphans, func(i, j int) bool { return report.Orphans[i].PlanID < report.Orphans[j].PlanID })
 
-	if schema.AllocationType && cols["services_precreatedinstance"]["binding_policy"] {
+	if schema.AllocationType && schema.BindingPolicy {
 		if report.Policies, err = readPolicies(ctx, tx); err != nil {
 			return nil, err
 		}
