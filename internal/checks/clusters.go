@@ -227,7 +227,6 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 			failing[p.cluster]++
 		}
 	}
-	// The share of servers that fail in each way, for the failover note.
 	for _, p := range probed {
 		r := p.result
 		st := &clusters[index[p.cluster]]

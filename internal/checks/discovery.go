@@ -179,25 +179,15 @@ func applyHostnames(ct *clusterTarget, row platformdb.ClusterRow) []check.Findin
 		if json.Unmarshal([]byte(row.AssertHostname), &v) != nil {
 			v = row.AssertHostname
 		}
-		switch x := v.(type) {
-		case nil:
-		case bool:
-			if x {
-				findings = append(findings, check.ErrorFinding("cluster/"+ct.name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
-					"cluster %s has assert_hostname true: the platform's client (urllib3) calls .strip() on it and raises AttributeError on every request; set it to null, false or a host name", ct.name))))
-			} else {
-				ct.creds.SkipHostnameCheck = true
-			}
-		case string:
-			ct.creds.VerifyName = strings.TrimSpace(x) // "" is falsy there: the URL's host
-		case float64:
-			if x != 0 {
-				findings = append(findings, check.ErrorFinding("cluster/"+ct.name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
-					"cluster %s has assert_hostname %s: the platform's client raises AttributeError on every request; set it to null, false or a host name", ct.name, row.AssertHostname))))
-			}
-		default:
+		// urllib3: `assert_hostname is not False` gates the check, then it matches
+		// `assert_hostname or server_hostname`, calling .strip() on it.
+		if s, ok := v.(string); ok {
+			ct.creds.VerifyName = strings.TrimSpace(s) // "" is falsy there: the URL's host
+		} else if v == false {
+			ct.creds.SkipHostnameCheck = true
+		} else if truthy(v) {
 			findings = append(findings, check.ErrorFinding("cluster/"+ct.name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
-				"cluster %s has assert_hostname %s: the platform's client raises AttributeError on every request; set it to null, false or a host name", ct.name, row.AssertHostname))))
+				"cluster %s has assert_hostname %s: the platform's client (urllib3) calls .strip() on it and raises AttributeError on every request; set it to null, false or a host name", ct.name, row.AssertHostname))))
 		}
 	}
 	for host, name := range row.Overrides {
