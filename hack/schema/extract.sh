@@ -39,6 +39,12 @@ tables=(
 	applications_application modules_module
 	cluster_cluster cluster_apiserver region_regionclusterstate api_app api_config
 )
+# Tables that only some lines have: the tenant's cluster allocation policy (1.7+), which
+# picks the cluster of an app whose config names none.
+declare -A line_tables=(
+	[release-1.7]=cluster_clusterallocationpolicy
+	[main]=cluster_clusterallocationpolicy
+)
 
 app_args=()
 for a in "${apps[@]}"; do app_args+=(--app "$a"); done
@@ -50,7 +56,9 @@ for entry in "${lines[@]}"; do
 	git -C "$mirror" cat-file -e "$sha^{commit}" || { echo "extract: $sha not in $mirror" >&2; exit 1; }
 	mkdir -p "$out/$line"
 	header="# extracted from TencentBlueKing/blueking-paas@$sha by hack/schema/extract_columns.py"
-	cols=$(python3 "$here/extract_columns.py" --git-dir "$mirror" --rev "$sha" "${app_args[@]}" columns "${table_args[@]}")
+	extra=()
+	for t in ${line_tables[$line]:-}; do extra+=(--table "$t"); done
+	cols=$(python3 "$here/extract_columns.py" --git-dir "$mirror" --rev "$sha" "${app_args[@]}" columns "${table_args[@]}" "${extra[@]}")
 	migs=$(python3 "$here/extract_columns.py" --git-dir "$mirror" --rev "$sha" "${app_args[@]}" migrations)
 	{ echo "$header"; echo "# table	column	class	nullable"; echo "$cols"; } >"$out/$line/columns.tsv"
 	{ echo "$header"; echo "# app	name (in the order manage.py migrate applies them)"; echo "$migs"; } >"$out/$line/migrations.tsv"

@@ -404,7 +404,7 @@ func TestCLU20_OverriddenHostname16(t *testing.T) {
 // CLU24: apps whose latest config names a cluster that does not exist are 4313021,
 // grouped by cluster with the apps named; on 1.6 an app that names none runs on its
 // region's default cluster, and a region without one is 4313021 too; on 1.7+ the
-// allocation policy is not judged.
+// allocation policy decides (CLU28), and without it nothing is claimed.
 func TestCLU24_AppsBoundToAMissingCluster(t *testing.T) {
 	rows := []platformdb.ClusterRow{{Name: "default-main"}}
 	apps := []platformdb.AppCluster{
@@ -414,7 +414,7 @@ func TestCLU24_AppsBoundToAMissingCluster(t *testing.T) {
 		{App: "bkapp-d-prod", Region: "default"},
 		{App: "bkapp-e-prod", Region: "other"},
 	}
-	fs := missingClusters(rows, apps, map[string][]string{"default": {"default-main"}})
+	fs := placement{line: allocator16, rows: rows, apps: apps, defaults: map[string][]string{"default": {"default-main"}}}.findings()
 	if len(fs) != 2 {
 		t.Fatalf("%+v", fs)
 	}
@@ -425,8 +425,17 @@ func TestCLU24_AppsBoundToAMissingCluster(t *testing.T) {
 	if f := fs[1]; f.Check != "region/other" || !strings.Contains(f.Message, "bkapp-e-prod") {
 		t.Errorf("%+v", f)
 	}
-	// 1.7+: no default clusters to judge an empty name by.
-	if fs := missingClusters(rows, apps, nil); len(fs) != 1 || fs[0].Check != "cluster/gone" {
+	// Names compare as the database compares them: case-insensitively.
+	apps[1].Cluster = "DEFAULT-MAIN"
+	if fs := (placement{line: allocator16, rows: rows, apps: apps, defaults: map[string][]string{"default": {"default-main"}}}).findings(); len(fs) != 2 ||
+		!strings.Contains(fs[0].Message, "1 app(s) names it: bkapp-c-stag") {
+		t.Errorf("case: %+v", fs)
+	}
+	// 1.7+ with the policy hidden by the grant: the apps naming none are not judged, and
+	// a Warning says why.
+	fs = placement{line: allocator17, rows: rows, apps: apps, allocationHidden: "table cluster_clusterallocationpolicy"}.findings()
+	if len(fs) != 2 || fs[0].Check != "cluster/gone" || fs[1].Reason != v1alpha1.ReasonBindingsUnreadable || fs[1].Severity != v1alpha1.SeverityWarning ||
+		!strings.Contains(fs[1].Message, "2 app(s) name no cluster") {
 		t.Errorf("1.7+: %+v", fs)
 	}
 }

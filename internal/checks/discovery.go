@@ -33,23 +33,25 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 		return nil, nil, err
 	}
 	var rows []platformdb.ClusterRow
-	var apps []platformdb.AppCluster
-	var appsHidden string
-	var defaults map[string][]string
+	pl := placement{line: in.allocatorLine()}
 	err = conn.ReadOnly(ctx, func(tx *sql.Tx) error {
 		var err error
 		if rows, err = platformdb.ReadClusters(ctx, tx); err != nil {
 			return err
 		}
-		if apps, appsHidden, err = platformdb.ReadAppClusters(ctx, tx); err != nil {
+		if pl.apps, pl.appsHidden, err = platformdb.ReadAppClusters(ctx, tx); err != nil {
 			return err
 		}
-		defaults, err = platformdb.DefaultClusters(ctx, tx)
+		if pl.defaults, err = platformdb.DefaultClusters(ctx, tx); err != nil || pl.defaults != nil {
+			return err
+		}
+		pl.allocation, pl.allocationHidden, err = platformdb.ReadAllocation(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	pl.rows = rows
 	var targets []*clusterTarget
 	var undecryptable []string
 	decrypted := 0 // rows with an encrypted value that decrypted: the key is right
@@ -80,54 +82,7 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 		targets = append(targets, ct)
 	}
 	findings = append(findings, undecryptableRows(undecryptable, decrypted)...)
-	if appsHidden != "" {
-		findings = append(findings, check.WarningFinding("clusters/apps", v1alpha1.ReasonBindingsUnreadable, "",
-			"the apps' clusters cannot be read (missing "+appsHidden+"): paasdiag cannot find apps bound to a cluster that does not exist; grant the columns of config/samples/readonly-grant-workloads.sql"))
-	}
-	return targets, append(findings, missingClusters(rows, apps, defaults)...), nil
-}
-
-// missingClusters finds apps whose latest config names a cluster that does not exist:
-// the platform takes the name without checking it, and the deploy fails (4313021 where
-// an add-on service needs the cluster's egress info). An app whose config names no
-// cluster runs on its region's default cluster on 1.6 (defaults non-nil); with none,
-// that fails too. On 1.7+ an allocation policy picks it, which is not judged here.
-func missingClusters(rows []platformdb.ClusterRow, apps []platformdb.AppCluster, defaults map[string][]string) []check.Finding {
-	exists := map[string]bool{}
-	for _, r := range rows {
-		exists[r.Name] = true
-	}
-	byCluster := map[string][]string{}
-	var order []string
-	for _, a := range apps {
-		key := a.Cluster
-		switch {
-		case a.Cluster != "" && exists[a.Cluster]:
-			continue
-		case a.Cluster == "" && (defaults == nil || len(defaults[a.Region]) > 0):
-			continue
-		case a.Cluster == "":
-			key = "\x00" + a.Region // no default cluster in the region
-		}
-		if byCluster[key] == nil {
-			order = append(order, key)
-		}
-		byCluster[key] = append(byCluster[key], a.App)
-	}
-	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
-	var out []check.Finding
-	for _, key := range order {
-		apps := byCluster[key]
-		if region, ok := strings.CutPrefix(key, "\x00"); ok {
-			out = append(out, check.ErrorFinding("region/"+region, v1alpha1.ReasonClusterNotFound, code.Number, code.Message(fmt.Sprintf(
-				"%d app(s) of region %s name no cluster and the region has no default cluster (is_default): %s; their next deploy fails", len(apps), region, firstFew(apps)))))
-			continue
-		}
-		out = append(out, check.ErrorFinding("cluster/"+key, v1alpha1.ReasonClusterNotFound, code.Number, code.Message(fmt.Sprintf(
-			"cluster %s does not exist, but the latest config of %d app(s) names it: %s; the platform takes the name without checking it, and their next deploy fails",
-			key, len(apps), firstFew(apps)))))
-	}
-	return out
+	return targets, append(findings, pl.findings()...), nil
 }
 
 // undecryptableRows judges rows whose credentials cannot be decrypted. When the key

@@ -39,7 +39,7 @@ func (in *inputs) detectRelease(ctx context.Context) release.Detection {
 		var found map[string][]string
 		err = conn.ReadOnly(ctx, func(tx *sql.Tx) error {
 			var err error
-			found, err = platformdb.ReadMigrations(ctx, tx, release.Apps)
+			found, err = platformdb.ReadMigrations(ctx, tx, append(append([]string{}, release.Apps...), release.Markers...))
 			return err
 		})
 		if err != nil {

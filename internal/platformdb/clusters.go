@@ -118,6 +118,9 @@ func ReadClusters(ctx context.Context, tx *sql.Tx) ([]ClusterRow, error) {
 // checking that it exists (paas_wl/infras/cluster/shim.py get_cluster_name).
 type AppCluster struct {
 	App, Region, Cluster string
+	// Tenant is the app's tenant_id (1.7+): whose allocation policy picks its cluster
+	// when the config names none. Empty on 1.6, or when the grant hides the column.
+	Tenant string
 }
 
 // appClusterColumns are what ReadAppClusters needs.
@@ -136,7 +139,11 @@ func ReadAppClusters(ctx context.Context, tx *sql.Tx) ([]AppCluster, string, err
 	if missing := missingColumns(cols, appClusterColumns); len(missing) > 0 {
 		return nil, strings.Join(missing, "; "), nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT a.name, a.region, c.cluster
+	tenant := "''"
+	if cols["api_app"]["tenant_id"] {
+		tenant = "a.tenant_id"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT a.name, a.region, c.cluster, `+tenant+`
 		FROM api_app a JOIN api_config c ON c.app_id = a.uuid
 		WHERE c.created = (SELECT MAX(l.created) FROM api_config l WHERE l.app_id = a.uuid)`)
 	if err != nil {
@@ -147,7 +154,7 @@ func ReadAppClusters(ctx context.Context, tx *sql.Tx) ([]AppCluster, string, err
 	var out []AppCluster
 	for rows.Next() {
 		var a AppCluster
-		if err := rows.Scan(&a.App, &a.Region, &a.Cluster); err != nil {
+		if err := rows.Scan(&a.App, &a.Region, &a.Cluster, &a.Tenant); err != nil {
 			return nil, "", err
 		}
 		if seen[a.App+"\x00"+a.Region] {
@@ -189,4 +196,82 @@ func DefaultClusters(ctx context.Context, tx *sql.Tx) (map[string][]string, erro
 		out[region] = append(out[region], name)
 	}
 	return out, rows.Err()
+}
+
+// AllocationPolicyRow is a tenant's cluster allocation policy (1.7+,
+// cluster_clusterallocationpolicy) as stored: the two policies are JSON that the
+// platform structures when it loads the row, so they are judged by the caller.
+type AllocationPolicyRow struct {
+	Tenant, Type string
+	// Policy is allocation_policy (the uniform policy); Valid false when NULL.
+	Policy sql.NullString
+	// Precedence is allocation_precedence_policies (the rules); Valid false when NULL.
+	Precedence sql.NullString
+}
+
+// ClusterTenancy is who may use a cluster (1.7+): its tenant_id and the JSON
+// available_tenant_ids it is shared with (main's allocator filters on both).
+type ClusterTenancy struct {
+	Tenant, Available string
+}
+
+// Allocation is what picks the cluster of an app whose config names none, on 1.7+.
+type Allocation struct {
+	// Policies by tenant (tenant_id is unique).
+	Policies map[string]AllocationPolicyRow
+	// Tenancy by cluster name; nil when the grant hides the two columns.
+	Tenancy map[string]ClusterTenancy
+}
+
+var allocationColumns = map[string][]string{
+	"cluster_clusterallocationpolicy": {"tenant_id", "type", "allocation_policy", "allocation_precedence_policies"},
+	"api_app":                         {"tenant_id"},
+}
+
+// ReadAllocation reads every tenant's cluster allocation policy and each cluster's
+// tenancy, in two queries. When the grant hides what the policies need (or the table
+// is absent: before 1.7), it returns what is missing instead.
+func ReadAllocation(ctx context.Context, tx *sql.Tx) (*Allocation, string, error) {
+	cols, err := columns(ctx, tx, map[string][]string{"cluster_clusterallocationpolicy": nil, "api_app": nil, "cluster_cluster": nil})
+	if err != nil {
+		return nil, "", err
+	}
+	if missing := missingColumns(cols, allocationColumns); len(missing) > 0 {
+		return nil, strings.Join(missing, "; "), nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, type, CAST(allocation_policy AS CHAR),
+		CAST(allocation_precedence_policies AS CHAR) FROM cluster_clusterallocationpolicy`)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = rows.Close() }()
+	out := &Allocation{Policies: map[string]AllocationPolicyRow{}}
+	for rows.Next() {
+		var p AllocationPolicyRow
+		if err := rows.Scan(&p.Tenant, &p.Type, &p.Policy, &p.Precedence); err != nil {
+			return nil, "", err
+		}
+		out.Policies[p.Tenant] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if !cols["cluster_cluster"]["tenant_id"] || !cols["cluster_cluster"]["available_tenant_ids"] {
+		return out, "", nil
+	}
+	tenancy, err := tx.QueryContext(ctx, `SELECT name, tenant_id, COALESCE(CAST(available_tenant_ids AS CHAR), '') FROM cluster_cluster`)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = tenancy.Close() }()
+	out.Tenancy = map[string]ClusterTenancy{}
+	for tenancy.Next() {
+		var name string
+		var t ClusterTenancy
+		if err := tenancy.Scan(&name, &t.Tenant, &t.Available); err != nil {
+			return nil, "", err
+		}
+		out.Tenancy[name] = t
+	}
+	return out, "", tenancy.Err()
 }

@@ -371,11 +371,70 @@ func TestCLU24_AppClustersOnEachLine(t *testing.T) {
 				t.Fatalf("%v, hidden %q", err, hidden)
 			}
 			got := fmt.Sprint(apps)
-			if want := "[{bkapp-moved-prod default default-main} {bkapp-none-prod default } {bkapp-stale-prod default gone}]"; got != want {
+			want := "[{bkapp-moved-prod default default-main } {bkapp-none-prod default  } {bkapp-stale-prod default gone }]"
+			if !w.Legacy { // 1.7+: the app's tenant
+				want = "[{bkapp-moved-prod default default-main default} {bkapp-none-prod default  default} {bkapp-stale-prod default gone default}]"
+			}
+			if got != want {
 				t.Errorf("apps %s, want %s", got, want)
 			}
 			if w.Legacy != (defaults != nil) || (w.Legacy && fmt.Sprint(defaults) != "map[default:[default-main]]") {
 				t.Errorf("defaults %v", defaults)
+			}
+		})
+	}
+}
+
+// Each line's workloads database, through the recommended grant: the tenant's cluster
+// allocation policy and the clusters' tenancy on 1.7+; on 1.6 there is no policy (the
+// region's is_default cluster decides) and ReadAllocation says the table is missing.
+func TestCLU28_AllocationOnEachLine(t *testing.T) {
+	startServer(t)
+	for _, line := range mariadb.Lines {
+		t.Run(string(line), func(t *testing.T) {
+			w := must(mariadb.NewWorkloads(server, "alloc_"+strings.NewReplacer("-", "_", ".", "_").Replace(string(line)), line))
+			must(w.Cluster("default-main", []string{"https://10.0.0.1:6443"}, mariadb.StoredCredentials{}))
+			if err := w.App("bkapp-none-prod", "default", ""); err != nil {
+				t.Fatal(err)
+			}
+			if !w.Legacy {
+				if err := w.AllocationPolicy("default", "uniform", `{"env_specific": false, "clusters": ["default-main"], "env_clusters": null}`, ""); err != nil {
+					t.Fatal(err)
+				}
+				if err := server.Exec(w.Database, `UPDATE cluster_cluster SET tenant_id = 'system', available_tenant_ids = '["default"]'`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db := must(NewPools().Open(diag, "workloads", must(w.ReadOnlyUser("ro_alloc_"+fmt.Sprint(len(line)), "pw")), 5*time.Second))
+			var a *Allocation
+			var apps []AppCluster
+			var hidden string
+			err := db.ReadOnly(context.Background(), func(tx *sql.Tx) error {
+				var err error
+				if apps, _, err = ReadAppClusters(context.Background(), tx); err != nil {
+					return err
+				}
+				a, hidden, err = ReadAllocation(context.Background(), tx)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.Legacy {
+				if a != nil || hidden != "api_app.tenant_id; table cluster_clusterallocationpolicy" || apps[0].Tenant != "" {
+					t.Fatalf("1.6: %+v %q %+v", a, hidden, apps)
+				}
+				return
+			}
+			if hidden != "" || apps[0].Tenant != "default" {
+				t.Fatalf("hidden %q, apps %+v", hidden, apps)
+			}
+			p := a.Policies["default"]
+			if p.Type != "uniform" || !strings.Contains(p.Policy.String, `"default-main"`) || p.Precedence.String != "[]" {
+				t.Errorf("policy %+v", p)
+			}
+			if got := a.Tenancy["default-main"]; got.Tenant != "system" || got.Available != `["default"]` {
+				t.Errorf("tenancy %+v", got)
 			}
 		})
 	}

@@ -33,6 +33,28 @@ const (
 // order evidence is written.
 var Apps = []string{"services", "cluster", "region"}
 
+// Markers are app labels read with Apps but kept out of the line and its evidence:
+// their migrations tell apart revisions within 1.7+ that some rules depend on.
+var Markers = []string{"applications"}
+
+// applicationsTenantAllocation is the applications migration (0021_application_is_isolated,
+// blueking-paas #2928) first applied after the allocator began to filter clusters by
+// tenant and to match AI-agent usage (#2913, its ancestor on main); release-1.7 stops
+// at 0019.
+const applicationsTenantAllocation = 21
+
+// AllocatorFiltersByTenant reports whether the platform's cluster allocator keeps only
+// the clusters of, or shared with, the app's tenant and matches usage (main after
+// #2913), and whether that is known: the applications migrations live in the default
+// database, so it is not known when only the workloads database was read.
+func (d Detection) AllocatorFiltersByTenant() (filters, known bool) {
+	latest, ok := d.Latest["applications"]
+	if !ok || d.Line != Line17Plus {
+		return false, d.Line == Line16
+	}
+	return latest >= applicationsTenantAllocation, true
+}
+
 // firstOf17 is, per app, the number of the first migration that release-1.7 added:
 // release-1.6 stops just before it (services 0006, cluster 0010, region 0003). Any
 // later migration, on main or beyond, counts as 1.7+ as well.

@@ -117,4 +117,53 @@ var _ = Describe("Conformance on every release line", func() {
 		Expect(d.Status.Platform.ReleaseLine).To(Equal("Unknown"))
 		Expect(d.Status.Platform.Evidence).To(ContainSubstring("migrations disagree"))
 	})
+
+	DescribeTable("[CLU24 CLU28] an app whose config names no cluster gets its region's default (1.6) or its tenant's policy's (1.7+)",
+		func(line mariadb.Line) {
+			ns := newNamespace()
+			_, w, _ := platformOn(ns, line)
+			Expect(w.App("bkapp-lost-prod", "default", "")).To(Succeed())
+			key := create(wholeDiagnosis(ns))
+
+			// No default cluster (1.6), no allocation policy (1.7+): the platform's
+			// allocator raises, and the app's next deploy is 4313021.
+			subject := "tenant/default"
+			if line.Legacy() {
+				subject = "region/default"
+			}
+			notFound := func(d *v1alpha1.PaaSDiagnosis) []v1alpha1.Finding {
+				var out []v1alpha1.Finding
+				for _, f := range findingsWith(d, v1alpha1.ReasonClusterNotFound) {
+					if f.Condition == v1alpha1.ConditionClusterReachable {
+						out = append(out, f)
+					}
+				}
+				return out
+			}
+			d := waitFor(key, 30*time.Second, func(g Gomega, d *v1alpha1.PaaSDiagnosis) {
+				g.Expect(notFound(d)).To(HaveLen(1))
+			})
+			f := notFound(d)[0]
+			Expect(f.Check).To(Equal(subject))
+			Expect(f.Severity).To(Equal(v1alpha1.SeverityError))
+			Expect(f.Code).To(Equal("4313021"))
+			Expect(f.Message).To(ContainSubstring("bkapp-lost-prod"))
+			Expect(condition(d, v1alpha1.ConditionClusterReachable).Status).To(Equal(metav1.ConditionFalse))
+
+			// The platform's own remedy: a default cluster, or a policy naming one.
+			if line.Legacy() {
+				Expect(dbServer.Exec(w.Database, "UPDATE cluster_cluster SET is_default = 1, region = 'default'")).To(Succeed())
+			} else {
+				Expect(w.AllocationPolicy("default", "uniform", `{"env_specific": false, "clusters": ["gone", "default-main"], "env_clusters": null}`, "")).To(Succeed())
+			}
+			// The next evaluation (interval 10 s) sees it.
+			waitFor(key, 30*time.Second, func(g Gomega, d *v1alpha1.PaaSDiagnosis) {
+				g.Expect(findingsWith(d, v1alpha1.ReasonClusterNotFound)).To(BeEmpty())
+				g.Expect(condition(d, v1alpha1.ConditionClusterReachable).Status).To(Equal(metav1.ConditionTrue))
+			})
+		},
+		Entry("release-1.6", mariadb.Release16),
+		Entry("release-1.7", mariadb.Release17),
+		Entry("main", mariadb.Main),
+	)
 })

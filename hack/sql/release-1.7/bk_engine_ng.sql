@@ -69,6 +69,20 @@ CREATE TABLE cluster_apiserver (
   UNIQUE KEY cluster_apiserver_cluster_id_host (cluster_id, host)
 ) DEFAULT CHARSET=utf8mb4;
 
+-- The tenant's cluster allocation policy (cluster 0012, tenant_id narrowed by 0016):
+-- where an app whose config names no cluster runs. The two policy columns are
+-- make_json_field (django's models.JSONField): json.
+CREATE TABLE cluster_clusterallocationpolicy (
+  uuid char(32) NOT NULL PRIMARY KEY,
+  created datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  updated datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  tenant_id varchar(32) NOT NULL DEFAULT 'default',
+  type varchar(32) NOT NULL,
+  allocation_policy json NULL,
+  allocation_precedence_policies json NOT NULL DEFAULT '[]',
+  UNIQUE KEY cluster_clusterallocationpolicy_tenant_id (tenant_id)
+) DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE region_regionclusterstate (
   id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
   created datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),

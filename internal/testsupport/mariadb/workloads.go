@@ -144,8 +144,16 @@ func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
 	stmts := string(grant)
 	if w.Legacy {
 		// As the grant file's comment says for 1.6.
-		stmts = strings.ReplaceAll(stmts, "assert_hostname, ", "region, is_default, ")
+		stmts = strings.ReplaceAll(stmts, "assert_hostname, tenant_id, available_tenant_ids, ", "region, is_default, ")
 		stmts = strings.ReplaceAll(stmts, "(host, cluster_id, updated)", "(host, overridden_hostname, cluster_id, updated)")
+		stmts = strings.ReplaceAll(stmts, "(uuid, name, region, tenant_id)", "(uuid, name, region)")
+		var kept []string
+		for _, line := range strings.Split(stmts, "\n") {
+			if !strings.Contains(line, "cluster_clusterallocationpolicy") {
+				kept = append(kept, line)
+			}
+		}
+		stmts = strings.Join(kept, "\n")
 	}
 	stmts = strings.ReplaceAll(stmts, "bk_engine_ng.", "`"+w.Database+"`.")
 	stmts = strings.ReplaceAll(stmts, "'paasdiag'@'%'", "'"+user+"'@'127.0.0.1'")
@@ -154,6 +162,22 @@ func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
 		return "", err
 	}
 	return w.Server.DSN(user, password, w.Database), nil
+}
+
+// AllocationPolicy sets a tenant's cluster allocation policy (1.7+), its two policy
+// columns as JSON ("" for NULL).
+func (w *Workloads) AllocationPolicy(tenant, kind, policy, precedence string) error {
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	if precedence == "" {
+		precedence = "[]"
+	}
+	return w.Server.Exec(w.Database, `REPLACE INTO cluster_clusterallocationpolicy (uuid, tenant_id, type, allocation_policy, allocation_precedence_policies)
+		VALUES (?, ?, ?, ?, ?)`, NewID(), tenant, kind, null(policy), precedence)
 }
 
 // App adds an app (api_app) whose configs (api_config, oldest first, a microsecond
