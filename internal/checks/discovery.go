@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,10 +57,20 @@ func (in *inputs) discoverClusters(ctx context.Context) ([]*clusterTarget, []che
 	for _, row := range rows {
 		creds, err := decryptCredentials(decrypter, row)
 		var raw rawPEMError
-		if errors.As(err, &raw) {
+		var undecodable undecodableError
+		switch {
+		case errors.As(err, &undecodable):
+			findings = append(findings, poolBroken(fmt.Sprintf("%s of cluster %s cannot be base64-decoded as the platform decodes it (binascii.Error: %s; store it base64-encoded, as kubeconfig's *-data fields)",
+				undecodable.column, row.Name, undecodable.err)))
+			continue
+		case errors.As(err, &raw):
 			code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+			why := "decodes, as the platform base64-decodes it (kubernetes' FileOrData), to no PEM block"
+			if raw.raw {
+				why = "is stored as raw PEM: the platform base64-decodes it (kubernetes' FileOrData) into bytes that hold no PEM block"
+			}
 			findings = append(findings, check.ErrorFinding("cluster/"+row.Name, v1alpha1.ReasonInvalidCredentials, code.Number, code.Message(fmt.Sprintf(
-				"%s of cluster %s is stored as raw PEM: the platform base64-decodes it (kubernetes' FileOrData) and cannot use it; store it base64-encoded, as kubeconfig's *-data fields", raw.column, row.Name))))
+				"%s of cluster %s %s, and its TLS setup fails on every request; store it base64-encoded, as kubeconfig's *-data fields", raw.column, row.Name, why))))
 			continue
 		}
 		if err != nil {
@@ -205,31 +214,11 @@ func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (cluste
 			return creds, fmt.Errorf("%s: %w", f.column, err)
 		}
 		if f.pem {
-			if strings.HasPrefix(strings.TrimSpace(plain), "-----BEGIN") {
-				return creds, rawPEMError{column: f.column}
+			if plain, err = pemOf(f.column, plain); err != nil {
+				return creds, err
 			}
-			pem, err := pemOf(plain)
-			if err != nil {
-				return creds, fmt.Errorf("%s: %w", f.column, err)
-			}
-			plain = pem
 		}
 		f.into(plain)
 	}
 	return creds, nil
-}
-
-// rawPEMError is a certificate or key column stored as PEM rather than base64 PEM:
-// the platform cannot use it.
-type rawPEMError struct{ column string }
-
-func (e rawPEMError) Error() string { return e.column + " is raw PEM, not base64" }
-
-// pemOf decodes a base64 PEM value, as the platform's client does.
-func pemOf(v string) (string, error) {
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
-	if err != nil {
-		return "", fmt.Errorf("the decrypted value is not base64")
-	}
-	return string(raw), nil
 }

@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"errors"
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"strings"
 	"testing"
@@ -52,20 +51,6 @@ func TestDecryptCredentials(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-}
-
-// CLU22: the platform base64-decodes ca_data, cert_data and key_data; a raw PEM value
-// is unusable there, so it is not taken here either.
-func TestCLU22_RawPEMIsUnusable(t *testing.T) {
-	d, err := bkcrypt.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = decryptCredentials(d, platformdb.ClusterRow{CA: testPEM})
-	var raw rawPEMError
-	if !errors.As(err, &raw) || raw.column != "ca_data" {
-		t.Errorf("err = %v", err)
-	}
 }
 
 // CLU27: a stored token with a line break is unusable by the platform (it sends the
