@@ -15,7 +15,8 @@ echo "$out" | awk '
 	}'
 
 # The platform's database at a large installation's size: 100,000 pre-created
-# instances, 5,000 plans, 20,000 apps with 40,000 bound environments (issue 11).
+# instances, 5,000 plans, 20,000 apps with 40,000 bound environments (issue 11), and
+# the workloads database's clusters, apps and configs at the same size.
 echo
-go test -tags integration -run '^$' -bench 'BenchmarkReadPoolsAtScale$' -benchtime "${BENCH_POOL_READS:-10}x" -count 1 -v ./internal/platformdb/ |
+go test -tags integration -run '^$' -bench 'BenchmarkRead(Pools|AppClusters)AtScale$' -benchtime "${BENCH_POOL_READS:-10}x" -count 1 -v ./internal/platformdb/ |
 	grep -E '^(Benchmark|    scale_bench_test)' | sed 's/^    scale_bench_test.go:[0-9]*: /    /'
