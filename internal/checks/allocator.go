@@ -12,6 +12,10 @@ import (
 // PreCreatedInstanceManager.select_precreated_instance and
 // PreCreatedInstance.match_instances; docs/conformance.md POOL07-POOL09, POOL11-POOL13):
 //
+//   - With no params at all (application_code, module_name and env_name each missing
+//     or empty) the platform picks the first FIFO instance and does not look at policy
+//     instances. Its only caller always passes the app code, so this is what its tests
+//     with `params {}` see, never a deploy.
 //   - Unallocated policy instances are tried first, FIFO instances after: any policy
 //     instance that matches the environment wins, whatever its score.
 //   - binding_policy is a JSON object with the dimensions app_code, module_name and
@@ -76,6 +80,7 @@ func (p bindingPolicy) neverMatches() string {
 	}
 	for i, d := range p.dims {
 		switch v := d.(type) {
+		case nil:
 		case []any:
 			if len(v) == 0 {
 				return policyDimensions[i] + " is an empty list"
@@ -88,6 +93,19 @@ func (p bindingPolicy) neverMatches() string {
 			if v == "" {
 				return policyDimensions[i] + " is an empty string"
 			}
+		default:
+			return "" // the platform raises on this dimension before it tests the next
+		}
+	}
+	return ""
+}
+
+// raises names the first dimension on which the platform raises for every
+// environment that reaches it (matches the dimensions before it), or returns "".
+func (p bindingPolicy) raises() string {
+	for i, d := range p.dims {
+		if _, err := dimensionMatches(d, ""); err != nil {
+			return policyDimensions[i] + " " + err.Error()
 		}
 	}
 	return ""
@@ -233,6 +251,10 @@ type policyGroupInput struct {
 // first and all of them (the platform builds the list of matches before it picks), so
 // a policy the platform raises on fails every environment whatever the FIFO count.
 func (pp planPolicies) served(fifo int, app, module, env string) (bool, error) {
+	if app == "" && module == "" && env == "" {
+		// `if all(params.get(k, "") == "" ...)`: plain FIFO, policies unread.
+		return fifo > 0, nil
+	}
 	for _, g := range pp.broken {
 		if _, err := g.policy.match(app, module, env); err != nil {
 			return false, err

@@ -271,12 +271,38 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 	}
 	res.Conclude(check.Verdict{
 		PassReason: partialReason,
-		Fail:       code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, strings.Join(failed, "; "))),
+		Fail:       failMessage(res.Findings, failed, total),
 		Unknown: func(f check.Finding) string {
 			return fmt.Sprintf("%d API server(s) answer, but the platform's clusters could not be discovered: %s", total, f.Message)
 		},
 		Pass: pass,
 	})
+}
+
+// failMessage is the check's message when it fails: the API servers that failed, and
+// the Errors found before any probe (a missing cluster, credentials the platform
+// cannot use, a broken client pool), which name no API server.
+func failMessage(findings []check.Finding, failed []string, total int) string {
+	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
+	var others []check.Finding
+	for _, f := range findings {
+		probe := strings.HasPrefix(f.Check, "cluster/") && strings.Count(f.Check, "/") > 1 // cluster/<name>/<URL>
+		if f.Severity == v1alpha1.SeverityError && !probe && f.Reason != v1alpha1.ReasonNoAPIServers {
+			others = append(others, f)
+		}
+	}
+	if len(failed) == 0 && len(others) > 0 {
+		msg := others[0].Message
+		if len(others) > 1 {
+			msg += fmt.Sprintf(" (and %d more error finding(s) in status.findings)", len(others)-1)
+		}
+		return msg
+	}
+	msg := code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, strings.Join(failed, "; ")))
+	if len(others) > 0 {
+		msg += fmt.Sprintf("; and %d error finding(s) that name no API server, the first: %s", len(others), strings.TrimPrefix(others[0].Message, code.Message("")+": "))
+	}
+	return msg
 }
 
 // connectionReasons are the failures the platform's client sees as a urllib3 error:

@@ -16,6 +16,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/release"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 )
 
@@ -241,6 +242,332 @@ func TestPOOL08_DeactivatedPlanOnEachLine(t *testing.T) {
 			expectVerdict(t, r, check.Fail, v1alpha1.ReasonPoolEmpty, "4313022")
 			if st := poolStatus(r); !st.Inactive {
 				t.Errorf("%+v", st)
+			}
+		})
+	}
+}
+
+// POOL11 on each 1.7+ line, through the recommended grant: a policy instance whose
+// binding policy has a dimension that matches nothing (an empty list, object or
+// string) is a PolicyNeverMatches warning without a code, and is not counted as
+// available: with the FIFO instance the plan passes, without it the plan is empty. A
+// policy the platform raises on is a PolicyBroken warning, without a code either.
+func TestPOOL11_EmptyListPolicyOnEachLine(t *testing.T) {
+	const judged = "plan redis/0shared@default"
+	for _, line := range mariadb.Lines17Plus {
+		t.Run(string(line), func(t *testing.T) {
+			for _, tt := range []struct {
+				policy, reason string
+				want           []string // in the finding's message
+			}{
+				{`{"env_name": []}`, v1alpha1.ReasonPolicyNeverMatches, []string{
+					"1 policy instance(s) of " + judged + " can never be given to an app",
+					`in binding_policy {"env_name": []}, env_name is an empty list`,
+					`it logs "empty policy_val will never match, may is it a mistake?"`}},
+				{`{"app_code": ["vip"], "module_name": {}}`, v1alpha1.ReasonPolicyNeverMatches, []string{
+					"module_name is an empty object (the platform raises no error for it)"}},
+				{`{"app_code": ""}`, v1alpha1.ReasonPolicyNeverMatches, []string{
+					"app_code is an empty string (the platform raises no error for it)"}},
+				{`["vip"]`, v1alpha1.ReasonPolicyBroken, []string{
+					"the platform raises an error (not 4313022) when it evaluates binding policies of " + judged,
+					`binding_policy ["vip"]: it is a JSON array, not an object`}},
+			} {
+				t.Run(tt.policy, func(t *testing.T) {
+					r := poolOnLine(t, line, func(p *mariadb.Platform, plan string) {
+						_, err := p.Instances(plan, 1, false, "fifo")
+						must0(t, err)
+						_, err = p.PolicyInstances(plan, 1, tt.policy)
+						must0(t, err)
+					})
+					expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+					expectPolicyWarning(t, r, tt.reason, tt.want)
+					if st := poolStatus(r); st.Available != 1 || st.Policy != 1 || st.Total != 2 {
+						t.Errorf("%+v", st)
+					}
+				})
+			}
+			t.Run("no FIFO instance", func(t *testing.T) {
+				r := poolOnLine(t, line, func(p *mariadb.Platform, plan string) {
+					_, err := p.PolicyInstances(plan, 2, `{"env_name": []}`)
+					must0(t, err)
+				})
+				expectVerdict(t, r, check.Fail, v1alpha1.ReasonPoolEmpty, "4313022")
+				expectPolicyWarning(t, r, v1alpha1.ReasonPolicyNeverMatches, []string{"2 policy instance(s) of " + judged + " can never be given to an app"})
+				if st := poolStatus(r); st.Available != 0 || st.Policy != 2 || st.Total != 2 {
+					t.Errorf("%+v", st)
+				}
+			})
+			// A dimension Python's `in` cannot search raises for every environment that
+			// gets that far: here the one bound to the plan.
+			t.Run("a number", func(t *testing.T) {
+				r := boundPoolOnLine(t, line, false, func(p *mariadb.Platform, svc, plan string) {
+					_, err := p.Instances(plan, 1, false, "fifo")
+					must0(t, err)
+					_, err = p.PolicyInstances(plan, 1, `{"env_name": 3}`)
+					must0(t, err)
+					bind(t, p, svc, plan, "waiting", "prod")
+				})
+				expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+				expectPolicyWarning(t, r, v1alpha1.ReasonPolicyBroken, []string{
+					"waiting/default/prod: binding_policy {\"env_name\": 3}: env_name is a JSON number, which Python's `in` cannot search"})
+			})
+		})
+	}
+}
+
+// expectPolicyWarning expects exactly one finding besides the pool's own: a Warning
+// about plan redis/0shared's policies, without a code, whose message holds want.
+func expectPolicyWarning(t *testing.T, r check.Result, reason string, want []string) {
+	t.Helper()
+	var got []check.Finding
+	for _, f := range r.Findings {
+		if f.Reason != v1alpha1.ReasonPoolEmpty {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("findings %+v", r.Findings)
+	}
+	f := got[0]
+	if f.Reason != reason || f.Severity != v1alpha1.SeverityWarning || f.Code != "" || f.Check != "pool/redis/0shared@default/policy" {
+		t.Errorf("%+v", f)
+	}
+	for _, w := range want {
+		if !strings.Contains(f.Message, w) {
+			t.Errorf("message %q lacks %q", f.Message, w)
+		}
+	}
+}
+
+// discoverOnLine lays out a line's workloads database, lets fill add its clusters,
+// and runs the cluster check with discoverClusters, the key given as key, through the
+// read-only grant the docs recommend (config/samples/readonly-grant-workloads.sql, as
+// its comment adapts it to 1.6); the release line is detected from the database, as
+// the manager detects it.
+func discoverOnLine(t *testing.T, line mariadb.Line, key string, fill func(w *mariadb.Workloads)) check.Result {
+	t.Helper()
+	s := testDB.Get(t)
+	name := "wl_" + strings.NewReplacer("-", "_", ".", "_").Replace(string(line)) + "_" + fmt.Sprint(time.Now().UnixNano())
+	w, err := mariadb.NewWorkloads(s, name, line)
+	must0(t, err)
+	fill(w)
+	dsn, err := w.ReadOnlyUser("rc_"+name[len(name)-8:], "pw")
+	must0(t, err)
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: name},
+		Spec: v1alpha1.PaaSDiagnosisSpec{Timeout: metav1.Duration{Duration: 5 * time.Second}, DiscoverClusters: true,
+			PlatformDatabase: &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "wl", Key: "dsn"},
+				EncryptionKeySecretRef: &v1alpha1.SecretKeyReference{Name: "encrypt", Key: "key"}}}}
+	pools := platformdb.NewPools()
+	defer pools.Forget(client.ObjectKeyFromObject(d))
+	pl := Build(Dependencies{Databases: pools})(d)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	det := pl.Resolve(ctx, check.Secrets{"wl": {"dsn": []byte(dsn)}, "encrypt": {"key": []byte(key)}})
+	if want := map[bool]release.Line{true: release.Line16, false: release.Line17Plus}[line.Legacy()]; det.Line != want {
+		t.Fatalf("release line %s (%s), want %s", det.Line, det.Evidence, want)
+	}
+	if len(pl.Checks) != 1 || pl.Checks[0].Condition() != v1alpha1.ConditionClusterReachable {
+		t.Fatalf("plan %+v", pl.Checks)
+	}
+	return pl.Checks[0].Check(ctx)
+}
+
+func addCluster(t *testing.T, w *mariadb.Workloads, name, apiServer string, creds mariadb.StoredCredentials) {
+	t.Helper()
+	_, err := w.Cluster(name, []string{apiServer}, creds)
+	must0(t, err)
+}
+
+// findingOf is the result's finding about subject with reason, or nil.
+func findingOf(r check.Result, subject, reason string) *check.Finding {
+	for i := range r.Findings {
+		if r.Findings[i].Check == subject && r.Findings[i].Reason == reason {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+// probedClusters names the clusters of the result's status, which are the ones probed.
+func probedClusters(r check.Result) string {
+	var s v1alpha1.PaaSDiagnosisStatus
+	if r.Details != nil {
+		r.Details(&s)
+	}
+	var names []string
+	for _, c := range s.Clusters {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+// expectFinding expects the finding about subject with reason, of severity, with the
+// code (none for ""), whose message holds want.
+func expectFinding(t *testing.T, r check.Result, subject, reason string, severity v1alpha1.Severity, code string, want ...string) {
+	t.Helper()
+	f := findingOf(r, subject, reason)
+	if f == nil {
+		t.Errorf("no %s finding about %s: %+v", reason, subject, r.Findings)
+		return
+	}
+	if f.Severity != severity || f.Code != code {
+		t.Errorf("%+v, want %s with code %q", f, severity, code)
+	}
+	if code != "" {
+		want = append(want, "["+code+"] ")
+	}
+	for _, w := range want {
+		if !strings.Contains(f.Message, w) {
+			t.Errorf("message %q lacks %q", f.Message, w)
+		}
+	}
+}
+
+// CLU22 on every line, through the recommended grant, as the row reads:
+//   - raw PEM the platform's base64 decoding raises on (testPEM: "Incorrect padding"),
+//     encrypted as the admin console stores every value, breaks its client pool:
+//     ClusterPoolBroken, Error, 4313021, for all clusters;
+//   - raw PEM that decodes to bytes without a -----BEGIN line (encrypted, or in
+//     plaintext as rows older than encryption are), or "----", fails that cluster's
+//     TLS setup: InvalidCredentials, Error, 4313021, for it, and it is not probed.
+//
+// The cluster stored as the platform stores it (base64 PEM) is probed.
+func TestCLU22_RawPEMOnEachLine(t *testing.T) {
+	// Raw PEM whose base64 characters decode, to bytes without a PEM block.
+	const decodablePEM = "-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----\n"
+	encrypt := mariadb.FernetEncrypter(testKey)
+	for _, line := range mariadb.Lines {
+		t.Run(string(line), func(t *testing.T) {
+			api := newAPIServer(t)
+			r := discoverOnLine(t, line, testKey, func(w *mariadb.Workloads) {
+				addCluster(t, w, "good", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-good", encrypt))
+				undecodable := mariadb.Encrypt(api.ca, nil, nil, "tok-undecodable", encrypt)
+				undecodable.CA = encrypt(testPEM)
+				addCluster(t, w, "undecodable", api.url, undecodable)
+			})
+			expectVerdict(t, r, check.Fail, v1alpha1.ReasonClusterPoolBroken, "4313021")
+			expectFinding(t, r, "clusters", v1alpha1.ReasonClusterPoolBroken, v1alpha1.SeverityError, "4313021",
+				"ca_data of cluster undecodable cannot be base64-decoded as the platform decodes it (binascii.Error: Incorrect padding",
+				"the platform builds one client pool from every cluster row, so no cluster can be reached")
+			if got := probedClusters(r); got != "good" {
+				t.Errorf("probed %q, want good", got)
+			}
+			if !api.sent("tok-good") || api.sent("tok-undecodable") {
+				t.Errorf("tokens sent %v", api.tokens)
+			}
+
+			api = newAPIServer(t)
+			r = discoverOnLine(t, line, testKey, func(w *mariadb.Workloads) {
+				addCluster(t, w, "good", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-good", encrypt))
+				rawCA := mariadb.Encrypt(api.ca, nil, nil, "tok-raw-ca", encrypt)
+				rawCA.CA = encrypt(decodablePEM)
+				addCluster(t, w, "raw-ca", api.url, rawCA)
+				rawCert := mariadb.Encrypt(api.ca, nil, []byte(testPEM), "tok-raw-cert", nil)
+				rawCert.Cert = decodablePEM
+				addCluster(t, w, "raw-cert", api.url, rawCert)
+				dashes := mariadb.Encrypt(api.ca, []byte(testPEM), nil, "tok-dashes", encrypt)
+				dashes.Key = encrypt("----")
+				addCluster(t, w, "dashes", api.url, dashes)
+			})
+			expectVerdict(t, r, check.Fail, v1alpha1.ReasonInvalidCredentials, "4313021")
+			for cluster, column := range map[string]string{"raw-ca": "ca_data", "raw-cert": "cert_data"} {
+				expectFinding(t, r, "cluster/"+cluster, v1alpha1.ReasonInvalidCredentials, v1alpha1.SeverityError, "4313021",
+					column+" of cluster "+cluster+" is stored as raw PEM: the platform base64-decodes it (kubernetes' FileOrData) into bytes that hold no PEM block",
+					"its TLS setup fails on every request")
+			}
+			expectFinding(t, r, "cluster/dashes", v1alpha1.ReasonInvalidCredentials, v1alpha1.SeverityError, "4313021",
+				"key_data of cluster dashes decodes, as the platform base64-decodes it (kubernetes' FileOrData), to no PEM block",
+				"its TLS setup fails on every request")
+			if f := findingOf(r, "clusters", v1alpha1.ReasonClusterPoolBroken); f != nil {
+				t.Errorf("every value decodes, yet %+v", f)
+			}
+			if got := probedClusters(r); got != "good" {
+				t.Errorf("probed %q, want good", got)
+			}
+			if !api.sent("tok-good") || api.sent("tok-raw-ca") || api.sent("tok-raw-cert") || api.sent("tok-dashes") {
+				t.Errorf("tokens sent %v", api.tokens)
+			}
+		})
+	}
+}
+
+// CLU25 on every line, through the recommended grant: a row the key cannot decrypt
+// while it decrypts another is ClusterPoolBroken, Error, 4313021 (and the row's
+// DecryptionFailed, Unknown); when the key decrypts no row (every encrypted row fails,
+// the others are plaintext), the key is suspect: DecryptionFailed, Unknown, no code.
+func TestCLU25_UndecryptableRowOnEachLine(t *testing.T) {
+	const otherKey = "dGhpcyBpcyBub3QgdGhlIHBsYXRmb3JtJ3Mga2V5ISE="
+	encrypt, other := mariadb.FernetEncrypter(testKey), mariadb.FernetEncrypter(otherKey)
+	for _, line := range mariadb.Lines {
+		t.Run(string(line), func(t *testing.T) {
+			api := newAPIServer(t)
+			r := discoverOnLine(t, line, testKey, func(w *mariadb.Workloads) {
+				addCluster(t, w, "good", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-good", encrypt))
+				addCluster(t, w, "bad", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-bad", other))
+			})
+			expectVerdict(t, r, check.Fail, v1alpha1.ReasonClusterPoolBroken, "4313021")
+			expectFinding(t, r, "clusters", v1alpha1.ReasonClusterPoolBroken, v1alpha1.SeverityError, "4313021",
+				"the stored credentials of cluster(s) bad cannot be decrypted with the key that reads the others",
+				"the platform builds one client pool from every cluster row, so no cluster can be reached")
+			expectFinding(t, r, "cluster/bad", v1alpha1.ReasonDecryptionFailed, v1alpha1.SeverityUnknown, "",
+				"the stored credentials of cluster bad cannot be read", "does not decrypt with the configured key")
+			if got := probedClusters(r); got != "good" {
+				t.Errorf("probed %q, want good", got)
+			}
+			if !api.sent("tok-good") || api.sent("tok-bad") {
+				t.Errorf("tokens sent %v", api.tokens)
+			}
+
+			for name, fill := range map[string]func(w *mariadb.Workloads){
+				"every encrypted row fails": func(w *mariadb.Workloads) {
+					addCluster(t, w, "bad", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-bad", other))
+					addCluster(t, w, "bad-too", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-bad-too", other))
+				},
+				"the others are plaintext": func(w *mariadb.Workloads) {
+					addCluster(t, w, "bad", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-bad", other))
+					addCluster(t, w, "plain", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-plain", nil))
+				},
+			} {
+				t.Run(name, func(t *testing.T) {
+					r := discoverOnLine(t, line, testKey, fill)
+					expectVerdict(t, r, check.Unknown, v1alpha1.ReasonDecryptionFailed, "")
+					expectFinding(t, r, "cluster/bad", v1alpha1.ReasonDecryptionFailed, v1alpha1.SeverityUnknown, "",
+						"the stored credentials of cluster bad cannot be read")
+					if f := findingOf(r, "clusters", v1alpha1.ReasonClusterPoolBroken); f != nil {
+						t.Errorf("the key reads no row, yet %+v", f)
+					}
+				})
+			}
+		})
+	}
+}
+
+// CLU27 on every line, through the recommended grant: a stored token with a line break
+// (a trailing newline, encrypted; a CRLF, in plaintext) is InvalidCredentials, Error,
+// 4313021, and the cluster is not probed (nor is its token sent trimmed); the others
+// are.
+func TestCLU27_TokenWithALineBreakOnEachLine(t *testing.T) {
+	encrypt := mariadb.FernetEncrypter(testKey)
+	for _, line := range mariadb.Lines {
+		t.Run(string(line), func(t *testing.T) {
+			api := newAPIServer(t)
+			r := discoverOnLine(t, line, testKey, func(w *mariadb.Workloads) {
+				addCluster(t, w, "good", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-good", encrypt))
+				addCluster(t, w, "newline", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-newline", encrypt))
+				must0(t, w.SetToken("newline", encrypt("tok-newline\n")))
+				addCluster(t, w, "crlf", api.url, mariadb.Encrypt(api.ca, nil, nil, "tok-crlf", nil))
+				must0(t, w.SetToken("crlf", "tok-crlf\r\n"))
+			})
+			expectVerdict(t, r, check.Fail, v1alpha1.ReasonInvalidCredentials, "4313021")
+			for _, cluster := range []string{"newline", "crlf"} {
+				expectFinding(t, r, "cluster/"+cluster, v1alpha1.ReasonInvalidCredentials, v1alpha1.SeverityError, "4313021",
+					"token_value of cluster "+cluster+" holds a line break", "its HTTP client refuses the header on every request")
+			}
+			if got := probedClusters(r); got != "good" {
+				t.Errorf("probed %q, want good", got)
+			}
+			if !api.sent("tok-good") || api.sent("tok-newline") || api.sent("tok-crlf") {
+				t.Errorf("tokens sent %v", api.tokens)
 			}
 		})
 	}

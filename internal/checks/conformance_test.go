@@ -721,3 +721,33 @@ func TestCLU17_KeyCipherMismatchWarns(t *testing.T) {
 		t.Errorf("SM4CTR: %+v", fs)
 	}
 }
+
+// The check's message names what failed: API servers, and Errors found before any
+// probe (they name no API server; found by the per-line tests, where such a Fail used
+// to read "0 of 1 API server(s) failed: ").
+func TestClusterFailMessageNamesErrorsBeforeProbes(t *testing.T) {
+	pool := poolBroken("ca_data of cluster c cannot be base64-decoded")
+	token := *tokenLineBreak("d", "x\n")
+	probe := check.ErrorFinding("cluster/e/https://10.0.0.1:6443", v1alpha1.ReasonConnectionRefused, "4313021", "refused")
+	for _, c := range []struct {
+		name     string
+		findings []check.Finding
+		failed   []string
+		want     []string
+	}{
+		{"before probes only", []check.Finding{pool}, nil, []string{"ca_data of cluster c cannot be base64-decoded"}},
+		{"two before probes", []check.Finding{pool, token}, nil, []string{"ca_data of cluster c", "and 1 more error finding(s)"}},
+		{"probes and one before", []check.Finding{probe, token}, []string{"e https://10.0.0.1:6443: ConnectionRefused"},
+			[]string{"1 of 2 API server(s) failed: e https://10.0.0.1:6443: ConnectionRefused", "and 1 error finding(s) that name no API server, the first: token_value of cluster d"}},
+	} {
+		got := failMessage(c.findings, c.failed, 2)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", c.name, got, w)
+			}
+		}
+		if !strings.HasPrefix(got, "[4313021]") || strings.Count(got, "[4313021]") != 1 {
+			t.Errorf("%s: %q", c.name, got)
+		}
+	}
+}

@@ -227,6 +227,15 @@ func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformd
 	for _, g := range pp.broken {
 		broken = append(broken, fmt.Sprintf("binding_policy %s: %s", g.policy.raw, g.why))
 	}
+	if len(broken) == 0 {
+		// No environment is waiting, but the next one that reaches such a dimension
+		// (matches the dimensions before it) makes the platform raise.
+		for _, g := range pp.specific {
+			if why := g.policy.raises(); why != "" {
+				broken = append(broken, fmt.Sprintf("binding_policy %s: %s, for every environment that matches the dimensions before it", g.policy.raw, why))
+			}
+		}
+	}
 	if len(broken) > 0 {
 		j.warnings = append(j.warnings, check.WarningFinding("pool/"+name+"/policy", v1alpha1.ReasonPolicyBroken, "",
 			fmt.Sprintf("the platform raises an error (not 4313022) when it evaluates binding policies of plan %s, and provisioning from it fails: %s", name, firstFew(dedupe(broken)))))
