@@ -152,7 +152,9 @@ const (
 
 // Reasons of WorkerLogsClean.
 const (
-	// ReasonForbiddenInWorkerLogs: False, 4313021: a worker logged a matching line.
+	// ReasonForbiddenInWorkerLogs: False, 4313021: a worker logged a matching line in a log
+	// record of the platform's egress path; as a Warning finding (tagged 4313021, True)
+	// for a matching line in any other record.
 	ReasonForbiddenInWorkerLogs = "ForbiddenInWorkerLogs"
 	// ReasonNoWorkerPods: Unknown: no pod matches workerLogs.podSelector.
 	ReasonNoWorkerPods = "NoWorkerPods"

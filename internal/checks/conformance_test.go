@@ -625,8 +625,8 @@ func TestWL03_DefaultPatternsMatchOnlyThePlatformsLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	matches := func(line string) bool {
-		n, _, err := matchLines(strings.NewReader(line+"\n"), patterns)
-		return err == nil && n == 1
+		sc, err := matchLines(strings.NewReader(line+"\n"), patterns)
+		return err == nil && sc.onPath+sc.elsewhere == 1
 	}
 	for _, line := range []string{
 		"kubernetes.client.exceptions.ApiException: (403)",
@@ -649,6 +649,80 @@ func TestWL03_DefaultPatternsMatchOnlyThePlatformsLines(t *testing.T) {
 		if matches(line) {
 			t.Errorf("the defaults match the unrelated line %q", line)
 		}
+	}
+}
+
+// The platform's records on a 4313021 (text format), as its logger writes them with
+// the exception chain of kubernetes 24.2.0, and a 403 of another path.
+const (
+	egressRecords = `ERROR [2026-11-28 02:08:22] [None] paasng.accessories.servicehub.remote.manager(ln:204): Can not get app cluster egress info
+Traceback (most recent call last):
+  File "/app/paasng/accessories/servicehub/remote/manager.py", line 202, in get_cluster_egress_info
+kubernetes.client.exceptions.ApiException: (403)
+Reason: Forbidden
+HTTP response headers: HTTPHeaderDict({'Audit-Id': '0f1e', 'Content-Type': 'application/json'})
+
+During handling of the above exception, another exception occurred:
+
+kubernetes.dynamic.exceptions.ForbiddenError: 403
+Reason: Forbidden
+ERROR [2026-11-28 02:08:22] [None] paasng.accessories.servicehub.remote.manager(ln:263): Error provisioning new instance for demo
+Traceback (most recent call last):
+paasng.accessories.servicehub.remote.exceptions.GetClusterEgressInfoError: 403
+Reason: Forbidden
+`
+	namespaceRecord = `INFO [2026-11-28 02:09:01] [None] paas_wl.bk_app.deploy(ln:80): release demo
+ERROR [2026-11-28 02:09:02] [None] paas_wl.infras.resources.base.kres(ln:310): failed to create namespace bkapp-demo-prod
+Traceback (most recent call last):
+kubernetes.dynamic.exceptions.ForbiddenError: 403
+Reason: Forbidden
+INFO [2026-11-28 02:09:03] [None] paas_wl.bk_app.deploy(ln:90): next
+`
+)
+
+// WL04: a matching line is the platform's 4313021 only inside a log record of its
+// egress path ("Can not get app cluster egress info", or GetClusterEgressInfoError in
+// the provisioning error's chain), in text and JSON logs; a 403 in another record (a
+// namespace the cluster refuses) is a Warning tagged 4313021: it breaks deploys
+// without that code.
+func TestWL04_ForbiddenOnlyOnTheEgressPathIs4313021(t *testing.T) {
+	patterns, err := compilePatterns(v1alpha1.DefaultWorkerLogPatterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonRecord := func(message, exc string) string {
+		return `{"levelname": "ERROR", "asctime": "2026-11-28 02:08:22,001", "message": "` + message + `", "exc_info": "Traceback (most recent call last):\n` + exc + `\nReason: Forbidden\n"}` + "\n"
+	}
+	for _, c := range []struct {
+		name              string
+		logs              string
+		onPath, elsewhere int
+	}{
+		{"the two text records of a 4313021", egressRecords, 7, 0},
+		{"a namespace refused, in text", namespaceRecord, 0, 2},
+		{"both, in text", namespaceRecord + egressRecords, 7, 2},
+		{"a 4313021 in JSON", jsonRecord("Can not get app cluster egress info", "kubernetes.client.exceptions.ApiException: (403)"), 1, 0},
+		{"a namespace refused, in JSON", jsonRecord("failed to create namespace", "kubernetes.dynamic.exceptions.ForbiddenError: 403"), 0, 1},
+		{"a traceback cut from its record by the byte limit", "kubernetes.dynamic.exceptions.ForbiddenError: 403\nReason: Forbidden\n", 0, 2},
+	} {
+		sc, err := matchLines(strings.NewReader(c.logs), patterns)
+		if err != nil || sc.onPath != c.onPath || sc.elsewhere != c.elsewhere {
+			t.Errorf("%s: %+v, %v; want %d on the egress path, %d elsewhere", c.name, sc, err, c.onPath, c.elsewhere)
+		}
+	}
+
+	target, reader := workerTarget()
+	r := workerCheck(t, target, reader, logs{"worker-0": namespaceRecord}).Check(context.Background())
+	if r.Status != check.Pass || r.Reason != v1alpha1.ReasonSucceeded || len(r.Findings) != 1 || r.Findings[0].Severity != v1alpha1.SeverityWarning || r.Findings[0].Code != "4313021" ||
+		r.Findings[0].Reason != v1alpha1.ReasonForbiddenInWorkerLogs || !strings.Contains(r.Findings[0].Message, "outside the platform's 4313021 path") ||
+		!strings.Contains(r.Message, "1 pod(s) logged matching lines elsewhere") {
+		t.Errorf("%s / %+v", r.Message, r.Findings)
+	}
+	r = workerCheck(t, target, reader, logs{"worker-0": namespaceRecord + egressRecords}).Check(context.Background())
+	expectVerdict(t, r, check.Fail, v1alpha1.ReasonForbiddenInWorkerLogs, "4313021")
+	if len(r.Findings) != 2 || r.Findings[0].Severity != v1alpha1.SeverityError || !strings.Contains(r.Findings[0].Message, "while getting an app cluster's egress info") ||
+		r.Findings[1].Severity != v1alpha1.SeverityWarning {
+		t.Errorf("%+v", r.Findings)
 	}
 }
 

@@ -16,19 +16,21 @@ func FuzzWorkerLogs(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, logs, secret string) {
-		n, sample, err := matchLines(strings.NewReader(logs), patterns)
+		sc, err := matchLines(strings.NewReader(logs), patterns)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n < 0 || len(sample) > len(logs) {
-			t.Fatalf("%d matches, sample of %d bytes from %d", n, len(sample), len(logs))
+		if sc.onPath < 0 || sc.elsewhere < 0 || len(sc.onPathSample) > len(logs) || len(sc.elsewhereSample) > len(logs) {
+			t.Fatalf("%+v from %d bytes", sc, len(logs))
 		}
 		if len(strings.TrimSpace(secret)) < 6 {
 			return
 		}
 		redact := redactor([][]byte{[]byte(secret)})
-		if q := quote(redact(sample)); strings.Contains(q, strings.TrimSpace(secret)) {
-			t.Fatalf("the quoted line %q contains the secret %q", q, secret)
+		for _, sample := range []string{sc.onPathSample, sc.elsewhereSample} {
+			if q := quote(redact(sample)); strings.Contains(q, strings.TrimSpace(secret)) {
+				t.Fatalf("the quoted line %q contains the secret %q", q, secret)
+			}
 		}
 	})
 }

@@ -33,9 +33,9 @@ func TestMatchLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := "INFO start\nERROR (403)\nat 14:03:22 nothing\nReason: Forbidden\n" + strings.Repeat("x", maxLogLine+10) + "\nReason: Forbidden again\n"
-	n, sample, err := matchLines(strings.NewReader(logs), patterns)
-	if err != nil || n != 3 || sample != "ERROR (403)" {
-		t.Errorf("matchLines = %d, %q, %v; want 3 matches (one after the overlong line), first \"ERROR (403)\"", n, sample, err)
+	sc, err := matchLines(strings.NewReader(logs), patterns)
+	if err != nil || sc.elsewhere != 3 || sc.elsewhereSample != "ERROR (403)" || sc.onPath != 0 {
+		t.Errorf("matchLines = %+v, %v; want 3 matches (one after the overlong line) off the egress path, first \"ERROR (403)\"", sc, err)
 	}
 }
 

@@ -282,7 +282,7 @@ var _ = Describe("The worker log check", func() {
 		f := findingsWith(d, "ForbiddenInWorkerLogs")
 		Expect(f).To(HaveLen(1))
 		Expect(f[0].Check).To(Equal("pod/bkpaas3-apiserver-worker-0"))
-		Expect(f[0].Message).To(HavePrefix("[4313021] 获取集群信息失败: pod bkpaas3-apiserver-worker-0 logged 4 matching line(s) in the last 10m0s, e.g. \"[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info\""))
+		Expect(f[0].Message).To(HavePrefix("[4313021] 获取集群信息失败: pod bkpaas3-apiserver-worker-0 logged 4 matching line(s) in the last 10m0s while getting an app cluster's egress info, e.g. \"[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info\""))
 		Expect(condition(d, v1alpha1.ConditionWorkerLogsClean).Message).To(ContainSubstring("1 of 2 worker pod(s)"))
 		expectNoSecret(d, "eyJhbGciOi-canary-token")
 		// The read went through the API server to the node's kubelet, with the window and byte bound.
@@ -293,11 +293,30 @@ var _ = Describe("The worker log check", func() {
 	It("redacts a token from a quoted line", func() {
 		ns := newNamespace()
 		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
-		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", "ERROR 403 calling the cluster with Authorization: Bearer eyJhbGciOi-canary-token2\n")
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", "ERROR Can not get app cluster egress info: 403 calling the cluster with Authorization: Bearer eyJhbGciOi-canary-token2\n")
 		key := create(logsDiagnosis(ns, workers, `\b403\b`))
 		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionFalse, "ForbiddenInWorkerLogs")
 		Expect(d.Status.Findings[0].Message).To(ContainSubstring("[REDACTED]"))
 		expectNoSecret(d, "eyJhbGciOi-canary-token2")
+	})
+
+	It("[WL04] warns, tagged 4313021 but without failing, about a 403 outside the platform's egress path", func() {
+		ns := newNamespace()
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", `[2026-11-26 10:00:01,123] ERROR failed to create namespace bkapp-demo-prod
+Traceback (most recent call last):
+kubernetes.dynamic.exceptions.ForbiddenError: 403
+Reason: Forbidden
+[2026-11-26 10:00:02,456] INFO next
+`)
+		key := create(logsDiagnosis(ns, workers, v1alpha1.DefaultWorkerLogPatterns...))
+		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		Expect(d.Status.Codes).To(BeEmpty())
+		f := findingsWith(d, "ForbiddenInWorkerLogs")
+		Expect(f).To(HaveLen(1))
+		Expect(f[0].Severity).To(Equal(v1alpha1.SeverityWarning))
+		Expect(f[0].Code).To(Equal("4313021"))
+		Expect(f[0].Message).To(ContainSubstring("outside the platform's 4313021 path"))
 	})
 
 	It("is clean when no line matches, and Unknown when no pod matches", func() {

@@ -61,7 +61,7 @@ var _ = Describe("Secrets", func() {
 		workers := map[string]string{"app.kubernetes.io/name": "bkpaas3-apiserver-worker"}
 		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
 		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker",
-			fmt.Sprintf("ERROR 403 Reason: Forbidden calling with Authorization: Bearer %s and password=%s token %s\n", token, dbPassword, realDiscoveredToken))
+			fmt.Sprintf("ERROR Can not get app cluster egress info: 403 Reason: Forbidden calling with Authorization: Bearer %s and password=%s token %s\n", token, dbPassword, realDiscoveredToken))
 
 		d := &v1alpha1.PaaSDiagnosis{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3"},
