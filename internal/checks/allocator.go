@@ -100,6 +100,19 @@ func (p bindingPolicy) neverMatches() string {
 	return ""
 }
 
+// raisesForAll reports whether the platform raises on this policy for every
+// environment: the dimensions before the raising one are wildcards.
+func (p bindingPolicy) raisesForAll() bool {
+	for _, d := range p.dims {
+		if d == nil {
+			continue
+		}
+		_, err := dimensionMatches(d, "")
+		return err != nil
+	}
+	return false
+}
+
 // raises names the first dimension on which the platform raises for every
 // environment that reaches it (matches the dimensions before it), or returns "".
 func (p bindingPolicy) raises() string {

@@ -276,6 +276,48 @@ func TestPOOL11_RaisingDimensionWarnsWithoutBoundEnvironments(t *testing.T) {
 	}
 }
 
+// POOL11: a free policy instance the platform raises on for every environment (not an
+// object; a first-tested dimension that is a number) stops provisioning from the plan
+// before it gets to 4313022: a plan with nothing else is PolicyBroken, never PoolEmpty.
+// One that raises only for the apps it names leaves the others' 4313022.
+func TestPOOL11_BrokenPolicyIsNot4313022(t *testing.T) {
+	waiting := []platformdb.Unprovisioned{{PlanID: "p1", App: "demo", Module: "default", Env: "prod"}}
+	for _, c := range []struct {
+		policy    string
+		available int
+		empty     bool
+	}{
+		{`["x"]`, 0, false},
+		{`{"app_code": 3}`, 0, false},
+		{`{"module_name": null, "app_code": true}`, 2, false},
+		{`{"app_code": ["x"], "env_name": 3}`, 0, true},
+	} {
+		r := judgePools(&platformdb.PoolReport{Schema: current, Plans: []platformdb.PlanPool{policyPlan(c.available, 1, c.available+1)},
+			Policies: []platformdb.PolicyGroup{{PlanID: "p1", Policy: c.policy, Count: 1}}, Unprovisioned: waiting}, &v1alpha1.InstancePoolsCheck{MinAvailable: 1})
+		var broken []check.Finding
+		for _, f := range r.Findings {
+			if f.Reason == v1alpha1.ReasonPolicyBroken {
+				broken = append(broken, f)
+			}
+		}
+		if len(broken) != 1 || broken[0].Code != "" || strings.Count(broken[0].Message, "binding_policy") != 1 {
+			t.Errorf("%s: PolicyBroken %+v", c.policy, broken)
+		}
+		if c.empty {
+			expectVerdict(t, r, check.Fail, v1alpha1.ReasonPoolEmpty, "4313022")
+			continue
+		}
+		if r.Status != check.Pass || strings.Contains(r.Message, "4313022") {
+			t.Errorf("%s: %s/%s %s", c.policy, r.Status, r.Reason, r.Message)
+		}
+		for _, f := range r.Findings {
+			if f.Code != "" {
+				t.Errorf("%s: claims %s: %+v", c.policy, f.Code, f)
+			}
+		}
+	}
+}
+
 // POOL08: a deactivated plan that environments are still bound to without an instance
 // is judged like an active one; one nobody waits on is not.
 func TestPOOL08_DeactivatedPlanStillBound(t *testing.T) {

@@ -53,9 +53,9 @@ type placement struct {
 	allocationHidden string
 }
 
-// clusterKey is how the platform's database compares cluster names: MySQL's default
-// collations ignore case.
-func clusterKey(name string) string { return strings.ToLower(name) }
+// clusterKey is how the platform's database compares cluster names: MySQL's and
+// MariaDB's default collations ignore case, and (PAD SPACE) trailing spaces.
+func clusterKey(name string) string { return strings.ToLower(strings.TrimRight(name, " ")) }
 
 // findings judges where each app's next deploy runs: an app whose config names a
 // cluster that does not exist, or names none and gets none, fails it (4313021 where an

@@ -309,7 +309,8 @@ func TestPOOL11_EmptyListPolicyOnEachLine(t *testing.T) {
 				})
 				expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
 				expectPolicyWarning(t, r, v1alpha1.ReasonPolicyBroken, []string{
-					"waiting/default/prod: binding_policy {\"env_name\": 3}: env_name is a JSON number, which Python's `in` cannot search"})
+					"binding_policy {\"env_name\": 3}: env_name is a JSON number, which Python's `in` cannot search",
+					"1 bound environment(s) waiting on the plan meet it: waiting/default/prod"})
 			})
 		})
 	}

@@ -431,6 +431,13 @@ func TestCLU24_AppsBoundToAMissingCluster(t *testing.T) {
 		!strings.Contains(fs[0].Message, "1 app(s) names it: bkapp-c-stag") {
 		t.Errorf("case: %+v", fs)
 	}
+	// A name of spaces is a name to the platform (truthy), which no cluster has; a
+	// trailing space compares equal (PAD SPACE).
+	spaced := []platformdb.AppCluster{{App: "bkapp-s-prod", Region: "default", Cluster: " "}, {App: "bkapp-t-prod", Region: "default", Cluster: "default-main "}}
+	if fs := (placement{line: allocator16, rows: rows, apps: spaced, defaults: map[string][]string{"default": {"default-main"}}}).findings(); len(fs) != 1 ||
+		fs[0].Check != "cluster/ " || !strings.Contains(fs[0].Message, "bkapp-s-prod") {
+		t.Errorf("spaces: %+v", fs)
+	}
 	// 1.7+ with the policy hidden by the grant: the apps naming none are not judged, and
 	// a Warning says why.
 	fs = placement{line: allocator17, rows: rows, apps: apps, allocationHidden: "table cluster_clusterallocationpolicy"}.findings()

@@ -195,30 +195,43 @@ func keyCipherFindings(d *bkcrypt.Decrypter, cipher v1alpha1.Cipher) []check.Fin
 // is the raw token.
 func decryptCredentials(d *bkcrypt.Decrypter, row platformdb.ClusterRow) (clusterprobe.Credentials, error) {
 	var creds clusterprobe.Credentials
-	for _, f := range []struct {
-		column string
-		stored string
-		pem    bool
-		into   func(string)
-	}{
-		{"ca_data", row.CA, true, func(v string) { creds.CA = []byte(v) }},
-		{"cert_data", row.Cert, true, func(v string) { creds.ClientCert = []byte(v) }},
-		{"key_data", row.Key, true, func(v string) { creds.ClientKey = []byte(v) }},
-		{"token_value", row.Token, false, func(v string) { creds.Token = v }}, // sent as stored, as the platform sends it
+	plain := map[string]string{}
+	for _, f := range []struct{ column, stored string }{
+		{"ca_data", row.CA}, {"cert_data", row.Cert}, {"key_data", row.Key}, {"token_value", row.Token},
 	} {
 		if f.stored == "" {
 			continue
 		}
-		plain, err := d.Decrypt(f.stored)
+		v, err := d.Decrypt(f.stored)
 		if err != nil {
 			return creds, fmt.Errorf("%s: %w", f.column, err)
 		}
-		if f.pem {
-			if plain, err = pemOf(f.column, plain); err != nil {
-				return creds, err
-			}
+		plain[f.column] = v
+	}
+	creds.Token = plain["token_value"] // sent as stored, as the platform sends it
+	// FileOrData decodes every non-empty value, in this order, while the platform builds
+	// its client pool; an empty one is no file. TLS then uses the CA, and the client
+	// pair only when both halves are there (loaders.py `if cert_file and key_file:`):
+	// a lone half that decodes to no PEM is ignored, not an error.
+	pair := plain["cert_data"] != "" && plain["key_data"] != ""
+	for _, f := range []struct {
+		column string
+		used   bool
+		into   *[]byte
+	}{{"ca_data", true, &creds.CA}, {"cert_data", pair, &creds.ClientCert}, {"key_data", pair, &creds.ClientKey}} {
+		v := plain[f.column]
+		if v == "" {
+			continue
 		}
-		f.into(plain)
+		raw, err := pemOf(f.column, v)
+		var noPEM rawPEMError
+		if errors.As(err, &noPEM) && !f.used {
+			err = nil // ignored by the platform: the half pair is reported, not probed
+		}
+		if err != nil {
+			return creds, err
+		}
+		*f.into = raw
 	}
 	return creds, nil
 }

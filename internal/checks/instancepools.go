@@ -120,6 +120,8 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 			Inactive: !p.PlanActive || !p.ServiceActive,
 		})
 		switch {
+		case j.raisesForAll:
+			// PolicyBroken (a warning, in j.warnings) says it: not 4313022.
 		case j.anyApp == 0:
 			empty = append(empty, name)
 			res.Findings = append(res.Findings, check.ErrorFinding("pool/"+name, v1alpha1.ReasonPoolEmpty, code.Number, code.Message(j.detail)))
@@ -175,8 +177,12 @@ type planJudgement struct {
 	specific int
 	// wouldFail names the unprovisioned environments no instance would be given to.
 	wouldFail []string
-	detail    string
-	warnings  []check.Finding
+	// raisesForAll: a free policy instance makes the platform raise for every
+	// environment (it evaluates all policy instances before it picks), so provisioning
+	// from the plan never gets as far as 4313022.
+	raisesForAll bool
+	detail       string
+	warnings     []check.Finding
 }
 
 // moduleRequired (1.7+) says the platform reads the environment's module to match
@@ -184,11 +190,34 @@ type planJudgement struct {
 func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformdb.Unprovisioned, moduleRequired bool) planJudgement {
 	name := planName(p)
 	j := planJudgement{anyApp: p.Available + pp.wildcard, specific: p.Policy - pp.wildcard}
+	// The policies the platform raises on: one message per policy, whichever way it
+	// was found (an environment waiting on the plan, or the policy alone).
+	var raising, waiting []string
+	raise := func(msg string) {
+		for _, m := range raising {
+			if m == msg {
+				return
+			}
+		}
+		raising = append(raising, msg)
+	}
 	var reserved []string
 	for _, g := range pp.specific {
-		reserved = append(reserved, fmt.Sprintf("%s (%d)", g.policy.describe(), g.count))
+		why := g.policy.raises()
+		switch {
+		case why == "":
+			reserved = append(reserved, fmt.Sprintf("%s (%d)", g.policy.describe(), g.count))
+		case g.policy.raisesForAll():
+			j.raisesForAll = true
+			raise(fmt.Sprintf("binding_policy %s: %s", g.policy.raw, why))
+		default:
+			raise(fmt.Sprintf("binding_policy %s: %s", g.policy.raw, why))
+		}
 	}
-	var broken []string
+	for _, g := range pp.broken {
+		j.raisesForAll = true
+		raise(fmt.Sprintf("binding_policy %s: %s", g.policy.raw, g.why))
+	}
 	for _, u := range unprovisioned {
 		if u.Module == "" && moduleRequired {
 			continue // no module: the platform fails before it looks at the pool
@@ -197,7 +226,8 @@ func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformd
 		ok, err := pp.served(p.Available, u.App, u.Module, u.Env)
 		switch {
 		case err != nil:
-			broken = append(broken, env+": "+err.Error())
+			waiting = append(waiting, env)
+			raise(err.Error())
 		case !ok:
 			j.wouldFail = append(j.wouldFail, env)
 		}
@@ -224,21 +254,13 @@ func judgePlan(p platformdb.PlanPool, pp planPolicies, unprovisioned []platformd
 			fmt.Sprintf("%d policy instance(s) of plan %s can never be given to an app: in binding_policy %s, %s (the platform raises no error for it%s)",
 				g.count, name, g.policy.raw, g.why, logNote(g.why))))
 	}
-	for _, g := range pp.broken {
-		broken = append(broken, fmt.Sprintf("binding_policy %s: %s", g.policy.raw, g.why))
-	}
-	if len(broken) == 0 {
-		// No environment is waiting, but the next one that reaches such a dimension
-		// (matches the dimensions before it) makes the platform raise.
-		for _, g := range pp.specific {
-			if why := g.policy.raises(); why != "" {
-				broken = append(broken, fmt.Sprintf("binding_policy %s: %s, for every environment that matches the dimensions before it", g.policy.raw, why))
-			}
+	if len(raising) > 0 {
+		msg := fmt.Sprintf("the platform raises an error (not 4313022) when it evaluates binding policies of plan %s, and provisioning from it fails for the environments that reach them: %s",
+			name, firstFew(raising))
+		if len(waiting) > 0 {
+			msg += fmt.Sprintf("; %d bound environment(s) waiting on the plan meet it: %s", len(waiting), firstFew(waiting))
 		}
-	}
-	if len(broken) > 0 {
-		j.warnings = append(j.warnings, check.WarningFinding("pool/"+name+"/policy", v1alpha1.ReasonPolicyBroken, "",
-			fmt.Sprintf("the platform raises an error (not 4313022) when it evaluates binding policies of plan %s, and provisioning from it fails: %s", name, firstFew(dedupe(broken)))))
+		j.warnings = append(j.warnings, check.WarningFinding("pool/"+name+"/policy", v1alpha1.ReasonPolicyBroken, "", msg))
 	}
 	return j
 }
@@ -258,18 +280,6 @@ func firstFew(items []string) string {
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(items)-maxNamed)
-}
-
-func dedupe(items []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range items {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // selectPlans picks the plans to judge: the ones the spec lists, or every active plan

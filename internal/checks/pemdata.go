@@ -19,15 +19,12 @@ type pythonBase64Error struct{ message string }
 
 func (e pythonBase64Error) Error() string { return e.message }
 
-// pythonB64Decode decodes as base64.standard_b64decode does a str: ASCII only
-// (ValueError otherwise); characters outside the alphabet dropped; decoding ends at
-// the first complete padding, the rest ignored; a dangling quantum raises.
+// pythonB64Decode decodes as FileOrData does: the str encoded to UTF-8
+// (kube_config.py `content = self._data.encode()`), then
+// base64.standard_b64decode of those bytes: bytes outside the alphabet (non-ASCII
+// ones too) dropped; decoding ends at the first complete padding, the rest ignored; a
+// dangling quantum raises.
 func pythonB64Decode(s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ { // s.encode('ascii') comes first, for the whole string
-		if s[i] >= 0x80 {
-			return nil, pythonBase64Error{"string argument should contain only ASCII characters"}
-		}
-	}
 	var out []byte
 	quad, left, pads := 0, byte(0), 0
 	for i := 0; i < len(s); i++ {
@@ -109,16 +106,17 @@ func (e rawPEMError) Error() string {
 	return e.column + " decodes to no PEM block"
 }
 
-// pemOf decodes a stored certificate or key value as the platform does.
-func pemOf(column, v string) (string, error) {
+// pemOf decodes a stored certificate or key value as the platform does. The bytes are
+// returned with a rawPEMError too: a lone half of a client pair is ignored, not used.
+func pemOf(column, v string) ([]byte, error) {
 	raw, err := pythonB64Decode(v)
 	if err != nil {
-		return "", undecodableError{column: column, err: err}
+		return nil, undecodableError{column: column, err: err}
 	}
 	// OpenSSL reads the file for "-----BEGIN" lines, skipping what comes before;
 	// a malformed block is left to the probe, which fails on it as the platform does.
 	if !bytes.Contains(raw, []byte("-----BEGIN")) {
-		return "", rawPEMError{column: column, raw: strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN")}
+		return raw, rawPEMError{column: column, raw: strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN")}
 	}
-	return string(raw), nil
+	return raw, nil
 }

@@ -12,13 +12,14 @@ import (
 )
 
 // The CPython that decodes for the platform (3.11) against pythonB64Decode, on random
-// strings over the alphabet, padding, the characters raw PEM holds and a non-ASCII one.
+// strings over the alphabet, padding, the characters raw PEM holds and a non-ASCII one,
+// encoded to UTF-8 first as kubernetes' FileOrData encodes them.
 const b64Reference = `
 import base64, binascii, json, sys
 out = []
 for s in json.load(sys.stdin):
     try:
-        out.append(["ok", base64.standard_b64decode(s).hex()])
+        out.append(["ok", base64.standard_b64decode(s.encode()).hex()])
     except (binascii.Error, ValueError) as e:
         out.append(["err", str(e)])
 json.dump(out, sys.stdout)

@@ -187,7 +187,7 @@ func ReadAppClusters(ctx context.Context, tx *sql.Tx) ([]AppCluster, string, err
 		if !ok {
 			continue // no config: not an app the platform deploys yet
 		}
-		a.Cluster = strings.TrimSpace(c.cluster)
+		a.Cluster = c.cluster // as stored: " " is a name to the platform (truthy), that no cluster has
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
