@@ -55,21 +55,56 @@ type ClusterState struct {
 // -created, get_latest_by created); of two written in the same microsecond, the one
 // with the higher version suffix wins here.
 func ReadClusterStates(ctx context.Context, tx *sql.Tx) (map[string]ClusterState, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT s.cluster_name, s.name, s.nodes_name, s.created
-		FROM region_regionclusterstate s
-		JOIN (SELECT cluster_name, MAX(created) AS created FROM region_regionclusterstate
-		      WHERE cluster_name IS NOT NULL GROUP BY cluster_name) m
-		  ON s.cluster_name = m.cluster_name AND s.created = m.created`)
+	// First the newest state's name per cluster from a scan of the small columns, then
+	// those states' node lists through the (cluster_name, name) key: a join on
+	// MAX(created) per cluster reads the table once per cluster.
+	heads, err := tx.QueryContext(ctx, `SELECT cluster_name, name, created FROM region_regionclusterstate WHERE cluster_name IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = heads.Close() }()
+	newest := map[string]ClusterState{}
+	for heads.Next() {
+		var st ClusterState
+		if err := heads.Scan(&st.Cluster, &st.Name, &st.Created); err != nil {
+			return nil, err
+		}
+		cur, ok := newest[st.Cluster]
+		switch {
+		case !ok, st.Created.After(cur.Created):
+		case st.Created.Equal(cur.Created) && stateVersion(st.Name) > stateVersion(cur.Name):
+		default:
+			continue
+		}
+		newest[st.Cluster] = st
+	}
+	if err := heads.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]ClusterState{}
+	if len(newest) == 0 {
+		return out, nil
+	}
+	var where []string
+	var args []any
+	for _, st := range newest {
+		where = append(where, "(cluster_name = ? AND name = ?)")
+		args = append(args, st.Cluster, st.Name)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT cluster_name, name, nodes_name FROM region_regionclusterstate WHERE `+strings.Join(where, " OR "), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	out := map[string]ClusterState{}
 	for rows.Next() {
-		var st ClusterState
+		var cluster, name string
 		var nodes sql.NullString
-		if err := rows.Scan(&st.Cluster, &st.Name, &nodes, &st.Created); err != nil {
+		if err := rows.Scan(&cluster, &name, &nodes); err != nil {
 			return nil, err
+		}
+		st, ok := newest[cluster]
+		if !ok || st.Name != name {
+			continue // the collation matched another spelling: not the state picked
 		}
 		if nodes.Valid && strings.TrimSpace(nodes.String) != "" {
 			if err := json.Unmarshal([]byte(nodes.String), &st.Nodes); err != nil {
@@ -78,10 +113,7 @@ func ReadClusterStates(ctx context.Context, tx *sql.Tx) (map[string]ClusterState
 			}
 		}
 		sort.Strings(st.Nodes)
-		if cur, ok := out[st.Cluster]; ok && stateVersion(cur.Name) >= stateVersion(st.Name) {
-			continue
-		}
-		out[st.Cluster] = st
+		out[cluster] = st
 	}
 	return out, rows.Err()
 }
