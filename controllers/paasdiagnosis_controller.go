@@ -6,6 +6,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -96,7 +97,7 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		// A merge patch of status only: paasdiag is the status' sole writer, so there is
 		// nothing to conflict with, and a spec change meanwhile only triggers another
 		// reconcile.
-		if perr := r.Status().Patch(ctx, &d, client.MergeFrom(before)); perr != nil {
+		if perr := r.writeStatus(ctx, &d, before); perr != nil {
 			if apierrors.IsNotFound(perr) {
 				return ctrl.Result{}, nil
 			}
@@ -108,6 +109,47 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	r.Metrics.Record(&d)
 	return r.requeueAt(&d, next), err
+}
+
+// writeStatus patches status. When the API server refuses it (invalid, too large, or
+// denied by an admission policy), the refusal is counted
+// (paasdiag_status_write_errors_total), recorded as a StatusWriteRefused event, and a
+// reduced status (conditions, codes and summary, status.reduced saying why) is written
+// at once, so that the verdict still reaches users. Other errors are returned, for a
+// retry with backoff.
+func (r *PaaSDiagnosisReconciler) writeStatus(ctx context.Context, d *v1alpha1.PaaSDiagnosis, before *v1alpha1.PaaSDiagnosis) error {
+	err := r.Status().Patch(ctx, d, client.MergeFrom(before))
+	kind := refusal(err)
+	if kind == "" {
+		return err
+	}
+	ctrl.LoggerFrom(ctx).Error(err, "The API server refused the status; writing a reduced one", "refusal", kind)
+	r.Metrics.StatusWriteRefused(kind)
+	if r.Recorder != nil {
+		r.Recorder.Eventf(d, nil, "Warning", "StatusWriteRefused", "WriteStatus",
+			"the API server refused the status (%s); wrote conditions, codes and summary only: %s", kind, truncate(err.Error(), 512))
+	}
+	reduceStatus(&d.Status, fmt.Sprintf("the API server refused the full status (%s): %s", kind, err))
+	return r.Status().Patch(ctx, d, client.MergeFrom(before))
+}
+
+// refusal names how the API server refused a write, or "" for an error that is not a
+// refusal of this content (none, not found, a conflict, a timeout, an outage).
+func refusal(err error) string {
+	switch {
+	case err == nil, apierrors.IsNotFound(err), apierrors.IsConflict(err), apierrors.IsTimeout(err),
+		apierrors.IsServerTimeout(err), apierrors.IsServiceUnavailable(err), apierrors.IsTooManyRequests(err):
+		return ""
+	case apierrors.IsInvalid(err):
+		return "Invalid"
+	case apierrors.IsRequestEntityTooLargeError(err), strings.Contains(err.Error(), "too large"):
+		return "RequestEntityTooLarge"
+	case apierrors.IsForbidden(err):
+		return "Forbidden"
+	case apierrors.IsBadRequest(err):
+		return "Other"
+	}
+	return ""
 }
 
 // evaluate runs the plan's checks if the diagnosis is due, leaving the verdict in

@@ -31,6 +31,7 @@ func codeTransitions(before, after *v1alpha1.PaaSDiagnosisStatus) []event {
 		if was[code] {
 			continue
 		}
+		found := false
 		for _, f := range after.Findings {
 			if f.Code != code || f.Severity != v1alpha1.SeverityError {
 				continue
@@ -41,7 +42,12 @@ func codeTransitions(before, after *v1alpha1.PaaSDiagnosisStatus) []event {
 				reason, message = cond.Reason, cond.Message
 			}
 			out = append(out, event{"Warning", f.Condition, reason, message})
+			found = true
 			break
+		}
+		if ready := meta.FindStatusCondition(after.Conditions, v1alpha1.ConditionReady); !found && ready != nil {
+			// A reduced status lists no finding: Ready still says what failed.
+			out = append(out, event{"Warning", v1alpha1.ConditionReady, ready.Reason, code + ": " + ready.Message})
 		}
 	}
 	for _, code := range before.Codes {

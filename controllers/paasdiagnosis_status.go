@@ -18,12 +18,7 @@ import (
 // The pure status setters: each takes the diagnosis and what was learnt, and writes
 // status. None of them talks to a cluster, so they are table-tested without one.
 
-const (
-	maxFindings       = 100
-	maxMessageLength  = 1024
-	maxConditionLen   = 32768
-	findingsSeparator = "; "
-)
+const findingsSeparator = "; "
 
 // severityRank orders findings most severe first.
 var severityRank = map[v1alpha1.Severity]int{
@@ -34,7 +29,7 @@ var severityRank = map[v1alpha1.Severity]int{
 
 // setPlatform records the release line the rules followed in this evaluation.
 func setPlatform(d *v1alpha1.PaaSDiagnosis, det release.Detection) {
-	d.Status.Platform = &v1alpha1.PlatformStatus{ReleaseLine: string(det.Line), Evidence: truncate(det.Evidence, maxMessageLength)}
+	d.Status.Platform = &v1alpha1.PlatformStatus{ReleaseLine: string(det.Line), Evidence: truncate(det.Evidence, v1alpha1.MaxMessageLength)}
 }
 
 // setSuspended says on Ready that evaluation is suspended. Ready keeps the last
@@ -102,12 +97,12 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *st
 				since = now
 			}
 			findings = append(findings, v1alpha1.Finding{
-				Check:       truncate(f.Check, 512),
+				Check:       f.Check,
 				Condition:   o.Checker.Condition(),
 				Severity:    f.Severity,
 				Code:        f.Code,
 				Reason:      f.Reason,
-				Message:     truncate(f.Message, maxMessageLength),
+				Message:     f.Message,
 				Remediation: remediation(f.Code),
 				Since:       since,
 			})
@@ -116,10 +111,13 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *st
 	sortFindings(findings)
 	d.Status.Codes = activeCodes(findings)
 	d.Status.CodeSummary = strings.Join(d.Status.Codes, ",")
-	if len(findings) > maxFindings {
-		findings = findings[:maxFindings]
-	}
 	d.Status.Findings = findings
+	d.Status.FindingsOmitted, d.Status.ClustersOmitted, d.Status.PoolsOmitted, d.Status.Reduced = 0, 0, 0, ""
+	d.Status.Summary = &v1alpha1.StatusSummary{
+		Errors:   int32(countSeverity(findings, v1alpha1.SeverityError)),
+		Warnings: int32(countSeverity(findings, v1alpha1.SeverityWarning)),
+		Unknowns: int32(countSeverity(findings, v1alpha1.SeverityUnknown)),
+	}
 	d.Status.Clusters, d.Status.Pools = nil, nil
 	for _, o := range outcomes {
 		if o.Result.Details != nil {
@@ -131,10 +129,12 @@ func setEvaluated(d *v1alpha1.PaaSDiagnosis, outcomes []check.Outcome, stall *st
 	if stall != nil {
 		set(d, v1alpha1.ConditionStalled, metav1.ConditionTrue, stall.reason, stall.message)
 		set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, stall.reason, stall.message)
+		boundStatus(&d.Status)
 		return
 	}
 	set(d, v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonSpecValid, "the spec can be evaluated")
 	setReady(d, outcomes)
+	boundStatus(&d.Status)
 }
 
 // setReady summarises the check conditions: False if any check failed, Unknown if any
@@ -184,7 +184,7 @@ func set(d *v1alpha1.PaaSDiagnosis, t string, status metav1.ConditionStatus, rea
 		Type:               t,
 		Status:             status,
 		Reason:             reason,
-		Message:            truncate(message, maxConditionLen),
+		Message:            truncate(message, v1alpha1.MaxConditionMessageLength),
 		ObservedGeneration: d.Generation,
 	})
 	sortConditions(d.Status.Conditions)

@@ -128,10 +128,10 @@ func TestSetEvaluated(t *testing.T) {
 		r.Findings = append(many, r.Findings...)
 		d := &v1alpha1.PaaSDiagnosis{}
 		setEvaluated(d, []check.Outcome{outcome(poolCheck, r)}, nil, t0)
-		if len(d.Status.Findings) != maxFindings || d.Status.Findings[0].Severity != v1alpha1.SeverityError {
+		if len(d.Status.Findings) != v1alpha1.MaxStatusFindings || d.Status.Findings[0].Severity != v1alpha1.SeverityError {
 			t.Errorf("%d findings, first %s", len(d.Status.Findings), d.Status.Findings[0].Severity)
 		}
-		if len(d.Status.Findings[1].Message) > maxMessageLength {
+		if len(d.Status.Findings[1].Message) > v1alpha1.MaxMessageLength {
 			t.Errorf("message of %d bytes", len(d.Status.Findings[1].Message))
 		}
 		if d.Status.CodeSummary != "4313022" {

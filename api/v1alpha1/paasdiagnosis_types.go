@@ -334,35 +334,105 @@ type PaaSDiagnosisStatus struct {
 	// Codes are the platform error codes that a deploy would meet now, sorted.
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=16
 	// +optional
 	Codes []string `json:"codes,omitempty"`
 
 	// CodeSummary is codes joined by commas, for the CODES printer column.
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	CodeSummary string `json:"codeSummary,omitempty"`
+
+	// Summary counts everything the checks looked at, complete even when the lists
+	// below are cut to their bounds.
+	// +optional
+	Summary *StatusSummary `json:"summary,omitempty"`
 
 	// Conditions: Ready (every configured check passed), Stalled (the spec cannot be
 	// evaluated), and one per configured check: ClusterReachable,
 	// InitialClusterStateReady, WorkerLogsClean, InstancePoolAvailable.
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// Findings are what the checks found wrong or could not find out, most severe first.
+	// Findings are what the checks found wrong or could not find out, most severe
+	// first; at most 100 (MaxStatusFindings), findingsOmitted counts the rest.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Findings []Finding `json:"findings,omitempty"`
 
-	// Clusters are the per-API-server results of the cluster probe.
+	// FindingsOmitted counts the findings left out of findings (the least severe).
+	// +optional
+	FindingsOmitted int32 `json:"findingsOmitted,omitempty"`
+
+	// Clusters are the per-API-server results of the cluster probe, the clusters with
+	// failing API servers first; at most 64 (MaxStatusClusters).
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
 
-	// Pools are the per-plan counts of pre-created instances.
+	// ClustersOmitted counts the clusters left out of clusters (healthy ones first).
+	// +optional
+	ClustersOmitted int32 `json:"clustersOmitted,omitempty"`
+
+	// Pools are the per-plan counts of pre-created instances, empty and failing plans
+	// first; at most 256 (MaxStatusPools).
 	// +kubebuilder:validation:MaxItems=256
 	// +optional
 	Pools []PoolStatus `json:"pools,omitempty"`
+
+	// PoolsOmitted counts the plans left out of pools (those with most instances first).
+	// +optional
+	PoolsOmitted int32 `json:"poolsOmitted,omitempty"`
+
+	// Reduced says why the last write carries conditions, codes and summary only: the
+	// API server refused the full status. Empty when status is complete.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Reduced string `json:"reduced,omitempty"`
+}
+
+// StatusSummary counts what the checks looked at. The counts are complete whatever the
+// lists of status hold.
+type StatusSummary struct {
+	// Errors counts every Error finding, listed or not.
+	// +optional
+	Errors int32 `json:"errors,omitempty"`
+	// Warnings counts every Warning finding, listed or not.
+	// +optional
+	Warnings int32 `json:"warnings,omitempty"`
+	// Unknowns counts every Unknown finding, listed or not.
+	// +optional
+	Unknowns int32 `json:"unknowns,omitempty"`
+
+	// PlansChecked counts the plans the pool check judged.
+	// +optional
+	PlansChecked int32 `json:"plansChecked,omitempty"`
+	// PlansEmpty counts the plans with no instance for any app (4313022).
+	// +optional
+	PlansEmpty int32 `json:"plansEmpty,omitempty"`
+	// PlansLow counts the plans below minAvailable.
+	// +optional
+	PlansLow int32 `json:"plansLow,omitempty"`
+	// EnvironmentsWouldFail counts the bound environments whose next deploy gets no
+	// instance.
+	// +optional
+	EnvironmentsWouldFail int32 `json:"environmentsWouldFail,omitempty"`
+
+	// ClustersChecked counts the app clusters probed or judged.
+	// +optional
+	ClustersChecked int32 `json:"clustersChecked,omitempty"`
+	// ClustersFailing counts the clusters with at least one failing API server.
+	// +optional
+	ClustersFailing int32 `json:"clustersFailing,omitempty"`
+	// APIServersChecked counts the API servers probed.
+	// +optional
+	APIServersChecked int32 `json:"apiServersChecked,omitempty"`
+	// APIServersFailing counts the API servers that failed the platform's requests.
+	// +optional
+	APIServersFailing int32 `json:"apiServersFailing,omitempty"`
 }
 
 // PlatformStatus is the platform's release line and the evidence for it.
@@ -433,6 +503,7 @@ type Finding struct {
 // ClusterStatus is the result of probing one app cluster.
 type ClusterStatus struct {
 	// Name is the cluster's name.
+	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 
 	// Source is Spec for clusters listed in the spec and Discovered for clusters read
@@ -440,14 +511,21 @@ type ClusterStatus struct {
 	// +kubebuilder:validation:Enum=Spec;Discovered
 	Source string `json:"source"`
 
-	// APIServers are the per-API-server results.
+	// APIServers are the per-API-server results, failing ones first; at most 16
+	// (MaxStatusAPIServers).
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	APIServers []APIServerStatus `json:"apiServers,omitempty"`
+
+	// APIServersOmitted counts the API servers left out of apiServers.
+	// +optional
+	APIServersOmitted int32 `json:"apiServersOmitted,omitempty"`
 }
 
 // APIServerStatus is the result of probing one API server of an app cluster.
 type APIServerStatus struct {
 	// URL of the API server.
+	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url"`
 
 	// Reachable is true when the platform's requests (list nodes, list namespaces)
@@ -455,14 +533,18 @@ type APIServerStatus struct {
 	Reachable bool `json:"reachable"`
 
 	// Reason is the failure's reason when not reachable or not sufficient.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Reason string `json:"reason,omitempty"`
 
 	// ServerVersion is the API server's gitVersion.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	ServerVersion string `json:"serverVersion,omitempty"`
 
 	// Latency of the probe's requests.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	Latency *metav1.Duration `json:"latency,omitempty"`
 
@@ -478,10 +560,13 @@ type APIServerStatus struct {
 // PoolStatus counts the pre-created instances of one plan.
 type PoolStatus struct {
 	// Service is the service's name.
+	// +kubebuilder:validation:MaxLength=253
 	Service string `json:"service"`
 	// Plan is the plan's name.
+	// +kubebuilder:validation:MaxLength=253
 	Plan string `json:"plan"`
 	// Tenant is the plan's tenant; empty on platforms without tenants.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Tenant string `json:"tenant,omitempty"`
 	// Available counts unallocated instances any app can get: allocation type fifo,

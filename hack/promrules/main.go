@@ -87,6 +87,15 @@ func main() {
 			},
 		},
 		rule{
+			Alert:  "PaaSDiagStatusWriteRefused",
+			Expr:   `sum by (reason) (increase(paasdiag_status_write_errors_total[15m])) > 0`,
+			Labels: map[string]string{"severity": "warning"},
+			Annotations: map[string]string{
+				"summary":     "The API server refused a PaaSDiagnosis status",
+				"description": "The API server refused status writes in the last 15 minutes ({{ $labels.reason }}): paasdiag wrote a reduced status (conditions, codes and summary; status.reduced says why), so the findings, clusters and pools are not listed. See the StatusWriteRefused events and the manager's log.",
+			},
+		},
+		rule{
 			Alert:  "PaaSDiagControllerAbsent",
 			Expr:   `absent(up{job="paasdiag-controller-manager-metrics"} == 1)`,
 			For:    "10m",

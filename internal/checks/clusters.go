@@ -259,7 +259,15 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		}
 	}
 	total := len(probed)
-	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) { s.Clusters = append(s.Clusters, clusters...) }
+	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) {
+		s.Clusters = append(s.Clusters, clusters...)
+		if s.Summary != nil {
+			s.Summary.ClustersChecked += int32(len(targets))
+			s.Summary.ClustersFailing += int32(failingClusters(clusters))
+			s.Summary.APIServersChecked += int32(total)
+			s.Summary.APIServersFailing += int32(len(failed) + len(partial))
+		}
+	}
 
 	pass := fmt.Sprintf("%d API server(s) of %d cluster(s) answer the platform's requests as cluster-admin", total, len(targets))
 	if total == 0 {
@@ -267,7 +275,7 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 	}
 	if len(partial) > 0 {
 		pass = fmt.Sprintf("%d API server(s) of %d cluster(s) list Nodes as the platform does; %d of them fail further requests a deploy makes: %s",
-			total, len(targets), len(partial), strings.Join(partial, "; "))
+			total, len(targets), len(partial), firstFewOf(partial, "; "))
 	}
 	res.Conclude(check.Verdict{
 		PassReason: partialReason,
@@ -298,11 +306,26 @@ func failMessage(findings []check.Finding, failed []string, total int) string {
 		}
 		return msg
 	}
-	msg := code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, strings.Join(failed, "; ")))
+	msg := code.Message(fmt.Sprintf("%d of %d API server(s) failed: %s", len(failed), total, firstFewOf(failed, "; ")))
 	if len(others) > 0 {
 		msg += fmt.Sprintf("; and %d error finding(s) that name no API server, the first: %s", len(others), strings.TrimPrefix(others[0].Message, code.Message("")+": "))
 	}
 	return msg
+}
+
+// failingClusters counts the clusters with an API server that is not reachable or
+// not sufficient.
+func failingClusters(clusters []v1alpha1.ClusterStatus) int {
+	n := 0
+	for _, c := range clusters {
+		for _, a := range c.APIServers {
+			if !a.Reachable || a.Reason != "" {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // connectionReasons are the failures the platform's client sees as a urllib3 error:

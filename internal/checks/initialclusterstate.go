@@ -168,7 +168,7 @@ func (c *InitialClusterState) verifyNodeLabels(ctx context.Context, what string)
 		}
 	}
 	res.Conclude(check.Verdict{
-		Fail:    code.Message(fmt.Sprintf("%s succeeded but wrote no state on cluster(s) %s", what, strings.Join(missing, ", "))),
+		Fail:    code.Message(fmt.Sprintf("%s succeeded but wrote no state on cluster(s) %s", what, firstFew(missing))),
 		Unknown: func(f check.Finding) string { return what + " succeeded; " + f.Message },
 		Pass:    fmt.Sprintf("%s succeeded and the nodes of %d cluster(s) carry its labels", what, len(targets)),
 	})
@@ -263,10 +263,10 @@ func (c *InitialClusterState) checkNodeState(ctx context.Context) check.Result {
 		Pass:    fmt.Sprintf("platform 1.7+: the Job is not used; the recorded node state of %d of %d cluster(s) matches their nodes", len(targets)-len(never), len(targets)),
 	}
 	if len(never) > 0 {
-		verdict.Pass += fmt.Sprintf(" (never synced: %s)", strings.Join(never, ", "))
+		verdict.Pass += fmt.Sprintf(" (never synced: %s)", firstFew(never))
 	}
 	if len(stale) > 0 {
-		verdict.Pass = fmt.Sprintf("platform 1.7+: the recorded node state of cluster(s) %s is not in sync with their nodes (no error code; the Job is not used from 1.7)", strings.Join(stale, ", "))
+		verdict.Pass = fmt.Sprintf("platform 1.7+: the recorded node state of cluster(s) %s is not in sync with their nodes (no error code; the Job is not used from 1.7)", firstFew(stale))
 		verdict.PassReason = v1alpha1.ReasonNodeStateNotSynced
 	}
 	res.Conclude(verdict)

@@ -108,7 +108,15 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 	var empty, low []string
 	failing := 0
 	pools := make([]v1alpha1.PoolStatus, 0, len(plans))
-	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) { s.Pools = append(s.Pools, pools...) }
+	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) {
+		s.Pools = append(s.Pools, pools...)
+		if s.Summary != nil {
+			s.Summary.PlansChecked += int32(len(plans))
+			s.Summary.PlansEmpty += int32(len(empty))
+			s.Summary.PlansLow += int32(len(low))
+			s.Summary.EnvironmentsWouldFail += int32(failing)
+		}
+	}
 	for _, p := range plans {
 		name := planName(p)
 		j := judgePlan(p, classify(policies[p.PlanID]), unprovisioned[p.PlanID], report.Schema.AllocationType)
@@ -150,7 +158,7 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 	if len(plans) == 0 {
 		pass = "no active plan of a service whose provider is pool: no pool to run dry"
 	}
-	fail := fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), strings.Join(empty, ", "))
+	fail := fmt.Sprintf("%d of %d plan(s) have no available instance: %s", len(empty), len(plans), firstFew(empty))
 	if failing > 0 {
 		fail += fmt.Sprintf("; %d bound environment(s) would fail on their next deploy", failing)
 	}
@@ -160,7 +168,7 @@ func judgePools(report *platformdb.PoolReport, cfg *v1alpha1.InstancePoolsCheck)
 		Pass:    pass,
 	})
 	if len(low) > 0 {
-		res.Message += fmt.Sprintf("; %d plan(s) below minAvailable %d: %s", len(low), minAvailable, strings.Join(low, ", "))
+		res.Message += fmt.Sprintf("; %d plan(s) below minAvailable %d: %s", len(low), minAvailable, firstFew(low))
 	}
 	return res
 }
@@ -274,12 +282,15 @@ func logNote(why string) string {
 	return ""
 }
 
-// firstFew joins the first maxNamed items and says how many more there are.
-func firstFew(items []string) string {
+// firstFew joins the first maxNamed items and says how many more there are: messages
+// name the first culprits and count the rest, whatever the platform's size.
+func firstFew(items []string) string { return firstFewOf(items, ", ") }
+
+func firstFewOf(items []string, sep string) string {
 	if len(items) <= maxNamed {
-		return strings.Join(items, ", ")
+		return strings.Join(items, sep)
 	}
-	return strings.Join(items[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(items)-maxNamed)
+	return strings.Join(items[:maxNamed], sep) + fmt.Sprintf(" and %d more", len(items)-maxNamed)
 }
 
 // selectPlans picks the plans to judge: the ones the spec lists, or every active plan

@@ -161,7 +161,7 @@ func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 			len(pods.Items), window, elsewhere)
 	}
 	res.Conclude(check.Verdict{
-		Fail: code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), window, strings.Join(dirty, ", "))),
+		Fail: code.Message(fmt.Sprintf("%d of %d worker pod(s) logged 4313021 errors in the last %s: %s", len(dirty), len(pods.Items), window, firstFew(dirty))),
 		Pass: pass,
 	})
 	return res

@@ -29,6 +29,7 @@ type Recorder struct {
 	lateness        prometheus.Histogram
 	checkDuration   *prometheus.HistogramVec
 	evaluationsDone *prometheus.CounterVec
+	statusWrites    *prometheus.CounterVec
 }
 
 var diagnosisLabels = []string{"namespace", "name"}
@@ -73,6 +74,9 @@ func NewRecorder() *Recorder {
 			Help: "How long one check took.", Buckets: buckets}, []string{"check"}),
 		evaluationsDone: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paasdiag_evaluations_total",
 			Help: "Evaluations by result (the Ready condition's status)."}, []string{"ready"}),
+		statusWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paasdiag_status_write_errors_total",
+			Help: "Status writes the API server refused, by the kind of refusal (Invalid, RequestEntityTooLarge, Forbidden, Other); a reduced status is written after each."},
+			[]string{"reason"}),
 	}
 }
 
@@ -81,6 +85,7 @@ func (r *Recorder) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		r.findings.vec, r.condition.vec, r.lastEvaluation.vec, r.poolAvailable.vec, r.poolTotal.vec,
 		r.apiserverUp.vec, r.probeDuration.vec, r.certificateExp.vec, r.evaluationHist, r.lateness, r.checkDuration, r.evaluationsDone,
+		r.statusWrites,
 	}
 }
 
@@ -94,6 +99,14 @@ func (r *Recorder) ObserveEvaluation(total time.Duration, ready string, checks m
 	for name, d := range checks {
 		r.checkDuration.WithLabelValues(name).Observe(d.Seconds())
 	}
+}
+
+// StatusWriteRefused counts a status write the API server refused.
+func (r *Recorder) StatusWriteRefused(reason string) {
+	if r == nil {
+		return
+	}
+	r.statusWrites.WithLabelValues(reason).Inc()
 }
 
 // ObserveLateness records how late a scheduled evaluation started.

@@ -1,0 +1,47 @@
+package v1alpha1
+
+// The bounds of status. The code applies them before every write (the worst entries
+// kept, a count of the rest); the CRD declares the same numbers as validation markers,
+// which take literals: test/manifests compares the generated CRD with these constants.
+const (
+	// MaxStatusConditions bounds status.conditions (Ready, Stalled and one per check).
+	MaxStatusConditions = 16
+	// MaxStatusCodes bounds status.codes (the platform's codes are few).
+	MaxStatusCodes = 32
+	// MaxStatusFindings bounds status.findings.
+	MaxStatusFindings = 100
+	// MaxStatusClusters bounds status.clusters.
+	MaxStatusClusters = 64
+	// MaxStatusAPIServers bounds status.clusters[].apiServers.
+	MaxStatusAPIServers = 16
+	// MaxStatusPools bounds status.pools.
+	MaxStatusPools = 256
+
+	// MaxCodeLength bounds a code (status.codes, a finding's code).
+	MaxCodeLength = 16
+	// MaxCheckLength bounds a finding's check.
+	MaxCheckLength = 512
+	// MaxMessageLength bounds a finding's message and the release evidence.
+	MaxMessageLength = 1024
+	// MaxRemediationLength bounds a finding's remediation.
+	MaxRemediationLength = 512
+	// MaxReasonLength bounds reasons and condition types in status.
+	MaxReasonLength = 64
+	// MaxNameLength bounds the names in status: clusters, services, plans, tenants.
+	MaxNameLength = 253
+	// MaxURLLength bounds an API server's URL (as the spec bounds it).
+	MaxURLLength = 2048
+	// MaxVersionLength bounds an API server's reported version.
+	MaxVersionLength = 64
+	// MaxDurationLength bounds a duration written as text (an API server's latency).
+	MaxDurationLength = 32
+	// MaxConditionMessageLength bounds the message of a condition in status (the API
+	// allows 32768; paasdiag's name the first few culprits and count the rest).
+	MaxConditionMessageLength = 4096
+	// MaxCodeSummaryLength bounds status.codeSummary.
+	MaxCodeSummaryLength = 256
+
+	// MaxStatusBytes is the budget of a whole status as JSON, well under etcd's object
+	// limit (1.5 MiB by default): past it, details are shed, worst kept, until it fits.
+	MaxStatusBytes = 256 << 10
+)
