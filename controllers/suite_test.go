@@ -27,6 +27,7 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/checks"
+	"github.com/paasdiag/paasdiag/internal/metrics"
 )
 
 // The envtest suite: a real kube-apiserver and etcd (built by hack/envtest.sh), the CRD
@@ -41,6 +42,8 @@ var (
 	scheme    = runtime.NewScheme()
 	script    = &checkScript{results: map[string]check.Result{}}
 	cancelMgr context.CancelFunc
+	// suiteMetrics are the reconciler's metrics, read by the specs.
+	suiteMetrics = metrics.NewRecorder()
 )
 
 func TestControllers(t *testing.T) {
@@ -74,6 +77,8 @@ var _ = BeforeSuite(func() {
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Build:                   scriptedBuild,
+		Recorder:                mgr.GetEventRecorder("paasdiag"),
+		Metrics:                 suiteMetrics,
 		Runner:                  check.Runner{Concurrency: 2},
 		MaxConcurrentReconciles: 4,
 	}).SetupWithManager(mgr)).To(Succeed())
