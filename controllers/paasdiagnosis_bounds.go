@@ -31,6 +31,7 @@ func boundStatus(s *v1alpha1.PaaSDiagnosisStatus) {
 		f.Message = truncate(f.Message, v1alpha1.MaxMessageLength)
 		f.Remediation = truncate(f.Remediation, v1alpha1.MaxRemediationLength)
 	}
+	s.Findings = codesFirst(s.Findings)
 	s.Findings, s.FindingsOmitted = capFindings(s.Findings, v1alpha1.MaxStatusFindings, s.FindingsOmitted)
 
 	for i := range s.Clusters {
@@ -69,7 +70,7 @@ func boundStatus(s *v1alpha1.PaaSDiagnosisStatus) {
 			}
 			s.Clusters, s.ClustersOmitted = capClusters(s.Clusters, len(s.Clusters)/2, s.ClustersOmitted)
 		case "findings":
-			s.Findings, s.FindingsOmitted = capFindings(s.Findings, len(s.Findings)/2, s.FindingsOmitted)
+			s.Findings, s.FindingsOmitted = capFindings(s.Findings, max(len(s.Findings)/2, min(len(s.Codes), len(s.Findings)-1)), s.FindingsOmitted)
 		default:
 			return // only what is never cut is left
 		}
@@ -84,6 +85,23 @@ func reduceStatus(s *v1alpha1.PaaSDiagnosisStatus, why string) {
 	s.PoolsOmitted += int32(len(s.Pools))
 	s.Findings, s.Clusters, s.Pools = nil, nil, nil
 	s.Reduced = truncate(why, v1alpha1.MaxMessageLength)
+}
+
+// codesFirst moves the first Error finding of each code to the front, in order, so
+// that however far the list is cut, every active code keeps a finding (the findings
+// metric, and the alerts on it, go by them). They are errors: errors stay first.
+func codesFirst(fs []v1alpha1.Finding) []v1alpha1.Finding {
+	seen := map[string]bool{}
+	var first, rest []v1alpha1.Finding
+	for _, f := range fs {
+		if f.Severity == v1alpha1.SeverityError && f.Code != "" && !seen[f.Code] {
+			seen[f.Code] = true
+			first = append(first, f)
+			continue
+		}
+		rest = append(rest, f)
+	}
+	return append(first, rest...)
 }
 
 func boundCluster(c *v1alpha1.ClusterStatus) {

@@ -130,3 +130,23 @@ func TestReduceStatus(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// However far findings are cut, every active code keeps an Error finding: the
+// findings metric and the alerts on it go by them.
+func TestBoundStatusKeepsAFindingPerCode(t *testing.T) {
+	var fs []v1alpha1.Finding
+	for i := 0; i < 300; i++ {
+		fs = append(fs, v1alpha1.Finding{Check: fmt.Sprintf("a/%03d", i), Condition: "A", Severity: v1alpha1.SeverityError, Code: "4313021", Message: strings.Repeat("m", 5000)})
+	}
+	fs = append(fs, v1alpha1.Finding{Check: "b", Condition: "B", Severity: v1alpha1.SeverityError, Code: "4313022"})
+	s := &v1alpha1.PaaSDiagnosisStatus{Findings: fs, Codes: activeCodes(fs)}
+	sortFindings(s.Findings)
+	boundStatus(s)
+	codes := map[string]bool{}
+	for _, f := range s.Findings {
+		codes[f.Code] = true
+	}
+	if !codes["4313021"] || !codes["4313022"] || s.Findings[0].Severity != v1alpha1.SeverityError || int(s.FindingsOmitted)+len(s.Findings) != 301 {
+		t.Errorf("codes listed %v, %d listed, %d omitted", codes, len(s.Findings), s.FindingsOmitted)
+	}
+}
