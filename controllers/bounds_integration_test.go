@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
+	kubectlrun "github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 )
 
 // largeResults scripts what a large installation's checks return: findings, clusters
@@ -85,6 +88,25 @@ var _ = Describe("Status at a large installation's size", func() {
 		for _, c := range d.Status.Conditions {
 			Expect(len(c.Message)).To(BeNumerically("<=", v1alpha1.MaxConditionMessageLength))
 		}
+
+		By("kubectl get and describe stay readable")
+		kubeconfig := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+		Expect(kubectlrun.WriteKubeconfig(cfg, kubeconfig)).To(Succeed())
+		kubectl := func(args ...string) string {
+			out, err := exec.Command(kubectlrun.Path(), append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			return string(out)
+		}
+		get := kubectl("get", "pdiag", "-n", ns, key.Name)
+		Expect(get).To(ContainSubstring("4313021,4313022"))
+		for _, line := range strings.Split(strings.TrimSpace(get), "\n") {
+			Expect(len(line)).To(BeNumerically("<", 200), line)
+		}
+		describe := kubectl("describe", "pdiag", "-n", ns, key.Name)
+		GinkgoWriter.Printf("kubectl describe: %d bytes, %d lines\n", len(describe), strings.Count(describe, "\n"))
+		Expect(describe).To(ContainSubstring("Pools Omitted:"))
+		Expect(describe).To(ContainSubstring("Plans Checked:"))
+		Expect(len(describe)).To(BeNumerically("<", 2*v1alpha1.MaxStatusBytes))
 	})
 
 	It("is reduced to conditions, codes and summary when the API server refuses it, and says so", func() {

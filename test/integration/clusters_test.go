@@ -189,9 +189,12 @@ var _ = Describe("The cluster check", func() {
 		Expect(condition(d, v1alpha1.ConditionClusterReachable).Message).To(ContainSubstring("1 of 2 API server(s) failed: default-main " + closed + ": ConnectionRefused"))
 		servers := clusterStatus(d, "default-main").APIServers
 		Expect(servers).To(HaveLen(2))
-		Expect(servers[0].Reachable).To(BeTrue())
-		Expect(servers[1].Reachable).To(BeFalse())
-		Expect(servers[1].Reason).To(Equal("ConnectionRefused"))
+		// The failing one first (status lists the worst first).
+		Expect(servers[0].URL).To(Equal(closed))
+		Expect(servers[0].Reachable).To(BeFalse())
+		Expect(servers[0].Reason).To(Equal("ConnectionRefused"))
+		Expect(servers[1].URL).To(Equal(app.URL))
+		Expect(servers[1].Reachable).To(BeTrue())
 	})
 
 	It("bounds a listener that never answers by the timeout, and the other clusters' results still arrive", func() {
