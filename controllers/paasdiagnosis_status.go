@@ -20,11 +20,12 @@ import (
 
 const findingsSeparator = "; "
 
-// severityRank orders findings most severe first.
+// severityRank orders findings most severe first: errors (a deploy fails now), then
+// warnings (it will), then what could not be found out.
 var severityRank = map[v1alpha1.Severity]int{
 	v1alpha1.SeverityError:   0,
-	v1alpha1.SeverityUnknown: 1,
-	v1alpha1.SeverityWarning: 2,
+	v1alpha1.SeverityWarning: 1,
+	v1alpha1.SeverityUnknown: 2,
 }
 
 // setPlatform records the release line the rules followed in this evaluation.

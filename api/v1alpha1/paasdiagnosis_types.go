@@ -357,8 +357,9 @@ type PaaSDiagnosisStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// Findings are what the checks found wrong or could not find out, most severe
-	// first; at most 100 (MaxStatusFindings), findingsOmitted counts the rest.
+	// Findings are what the checks found wrong or could not find out: errors, then
+	// warnings, then unknowns (every active code keeps an error first); at most 100
+	// (MaxStatusFindings), findingsOmitted counts the rest.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Findings []Finding `json:"findings,omitempty"`
