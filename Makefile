@@ -86,7 +86,7 @@ schema: ## Re-extract hack/sql/<line>/{columns,migrations}.tsv from a git copy o
 	hack/schema/extract.sh $(MIRROR)
 
 .PHONY: bench
-bench: envtest ## Run the benchmarks and print a table (see docs/performance.md).
+bench: envtest build ## Run the benchmarks and print a table (see docs/performance.md).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/bench.sh
 
 ##@ Build

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmarks and prints a table. Needs KUBEBUILDER_ASSETS (make bench sets it).
+# Runs the benchmarks and prints a table. Needs KUBEBUILDER_ASSETS and bin/manager (make
+# bench sets the one and builds the other).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(go test -tags integration -run '^$' -bench 'BenchmarkProbe$|BenchmarkBareClient$' -benchmem -count "${BENCH_COUNT:-5}" ./internal/clusterprobe/)
@@ -20,3 +21,11 @@ echo "$out" | awk '
 echo
 go test -tags integration -run '^$' -bench 'BenchmarkRead(Pools|AppClusters)AtScale$' -benchtime "${BENCH_POOL_READS:-10}x" -count 1 -v ./internal/platformdb/ |
 	grep -E '^(Benchmark|    scale_bench_test)' | sed 's/^    scale_bench_test.go:[0-9]*: /    /'
+
+# The whole controller at the platform's size (issue 12): bin/manager (make bench builds
+# it) against envtest's control plane and MariaDB, one diagnosis of 5,000 plans across
+# 500 tenants, 500 app clusters of 2 API servers (490 refused at once), 20,000 apps.
+# Checks the verdict and the bounded status; prints the status size, one evaluation's
+# wall time and the manager's peak RSS. About 2 minutes. Not run by .ci/run.
+echo
+go run ./hack/largeinstall

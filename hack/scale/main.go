@@ -26,8 +26,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/hack/internal/promscrape"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
 	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
@@ -273,7 +272,7 @@ type snapshot struct {
 
 func sample(ctx context.Context, c client.Client, cfg *rest.Config, metricsAddr string, pid int, ns string) (*snapshot, error) {
 	s := &snapshot{}
-	families, err := scrape(http.DefaultClient, "http://"+metricsAddr+"/metrics")
+	families, err := promscrape.Scrape(http.DefaultClient, "http://"+metricsAddr+"/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +306,12 @@ func sample(ctx context.Context, c client.Client, cfg *rest.Config, metricsAddr 
 	if err != nil {
 		return nil, err
 	}
-	api, err := scrape(hc, strings.TrimSuffix(cfg.Host, "/")+"/metrics")
+	api, err := promscrape.Scrape(hc, strings.TrimSuffix(cfg.Host, "/")+"/metrics")
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range api["apiserver_request_total"].GetMetric() {
-		l := labels(m)
+		l := promscrape.Labels(m)
 		if l["resource"] == "paasdiagnoses" && l["subresource"] == "status" && (l["verb"] == "PATCH" || l["verb"] == "UPDATE" || l["verb"] == "APPLY") {
 			s.statusWrites += m.GetCounter().GetValue()
 		}
@@ -328,24 +327,6 @@ func sample(ctx context.Context, c client.Client, cfg *rest.Config, metricsAddr 
 		}
 	}
 	return s, nil
-}
-
-func scrape(hc *http.Client, url string) (map[string]*dto.MetricFamily, error) {
-	resp, err := hc.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(resp.Body)
-}
-
-func labels(m *dto.Metric) map[string]string {
-	out := map[string]string{}
-	for _, l := range m.Label {
-		out[l.GetName()] = l.GetValue()
-	}
-	return out
 }
 
 // quantile estimates a quantile of the observations between two histogram snapshots,
