@@ -90,7 +90,8 @@ func TestDefaultInstallsExactlyWhatPaaSDiagNeeds(t *testing.T) {
 		}
 	}
 	sort.Strings(kinds)
-	want := []string{"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "RoleBinding", "ServiceAccount"}
+	// The manager's ClusterRole, and the viewer's and the editor's (for people).
+	want := []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "RoleBinding", "ServiceAccount"}
 	if strings.Join(kinds, ",") != strings.Join(want, ",") {
 		t.Fatalf("config/default builds %v, want %v", kinds, want)
 	}
@@ -120,6 +121,54 @@ func TestDefaultInstallsExactlyWhatPaaSDiagNeeds(t *testing.T) {
 		if md, ok := d["metadata"].(map[string]any); ok && md["namespace"] != nil && md["namespace"] != "paasdiag-system" {
 			t.Errorf("%s in namespace %v", d["kind"], md["namespace"])
 		}
+	}
+}
+
+// The roles for people: viewing diagnoses comes with `view`; writing one does not come
+// with `edit` or `admin` (it borrows paasdiag's rights: granted knowingly).
+func TestRolesForPeople(t *testing.T) {
+	roles := map[string]map[string]any{}
+	for _, d := range build(t, "default") {
+		if d["kind"] == "ClusterRole" {
+			md := d["metadata"].(map[string]any)
+			roles[md["name"].(string)] = d
+		}
+	}
+	labels := func(name string) map[string]any {
+		r, ok := roles[name]
+		if !ok {
+			t.Fatalf("no ClusterRole %s in config/default", name)
+		}
+		l, _ := r["metadata"].(map[string]any)["labels"].(map[string]any)
+		return l
+	}
+	if labels("paasdiag-viewer")["rbac.authorization.k8s.io/aggregate-to-view"] != "true" {
+		t.Error("paasdiag-viewer is not aggregated into view")
+	}
+	for k := range labels("paasdiag-editor") {
+		if strings.HasPrefix(k, "rbac.authorization.k8s.io/aggregate-to-") {
+			t.Errorf("paasdiag-editor is aggregated (%s): writing a diagnosis must be granted knowingly", k)
+		}
+	}
+	for name, verbs := range map[string]string{"paasdiag-viewer": "get,list,watch", "paasdiag-editor": "get,list,watch,create,update,patch,delete"} {
+		raw, _ := yaml.Marshal(roles[name]["rules"])
+		if !strings.Contains(string(raw), "paasdiagnoses") {
+			t.Errorf("%s does not cover paasdiagnoses: %s", name, raw)
+		}
+		for _, v := range strings.Split(verbs, ",") {
+			if !strings.Contains(string(raw), "- "+v+"\n") {
+				t.Errorf("%s lacks %s: %s", name, v, raw)
+			}
+		}
+	}
+	// The admission policy is its own build, outside config/default (older API servers).
+	var kinds []string
+	for _, d := range build(t, "admission") {
+		kinds = append(kinds, d["kind"].(string))
+	}
+	sort.Strings(kinds)
+	if strings.Join(kinds, ",") != "ValidatingAdmissionPolicy,ValidatingAdmissionPolicyBinding" {
+		t.Errorf("config/admission builds %v", kinds)
 	}
 }
 

@@ -1,0 +1,142 @@
+//go:build integration
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+)
+
+// installAdmissionPolicy applies config/admission as shipped and waits until it refuses.
+func installAdmissionPolicy(ctx context.Context) {
+	GinkgoHelper()
+	dir := filepath.Join("..", "config", "admission")
+	var policy admissionregistrationv1.ValidatingAdmissionPolicy
+	var binding admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	for file, into := range map[string]any{"validatingadmissionpolicy.yaml": &policy, "validatingadmissionpolicybinding.yaml": &binding} {
+		raw, err := os.ReadFile(filepath.Join(dir, file))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(yaml.UnmarshalStrict(raw, into)).To(Succeed())
+	}
+	for _, o := range []client.Object{&policy, &binding} {
+		if err := k8sClient.Create(ctx, o); err != nil && !strings.Contains(err.Error(), "already exists") {
+			Expect(err).NotTo(HaveOccurred())
+		}
+	}
+}
+
+// userWith is a user allowed to write diagnoses in ns, and to do what rules add.
+func userWith(ctx context.Context, ns, name string, rules ...rbacv1.PolicyRule) client.Client {
+	GinkgoHelper()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: append([]rbacv1.PolicyRule{{
+		APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"paasdiagnoses"}, Verbs: []string{"get", "create", "update", "patch", "delete"},
+	}}, rules...)}
+	Expect(k8sClient.Create(ctx, role)).To(Succeed())
+	Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}}})).To(Succeed())
+	as := rest.CopyConfig(cfg)
+	as.Impersonate = rest.ImpersonationConfig{UserName: name}
+	c, err := client.New(as, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
+
+var (
+	getSecrets = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}
+	getPodLogs = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}}
+	getJobs    = rbacv1.PolicyRule{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get"}}
+)
+
+var _ = Describe("The shipped admission policy (config/admission)", Ordered, func() {
+	ctx := context.Background()
+	BeforeAll(func() { installAdmissionPolicy(ctx) })
+
+	// The diagnoses, one per kind of input.
+	usingSecrets := func(ns, name string) *v1alpha1.PaaSDiagnosis { return validDiagnosis(ns, name) }
+	usingLogs := func(ns, name string) *v1alpha1.PaaSDiagnosis {
+		return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.PaaSDiagnosisSpec{
+			Interval: metav1.Duration{Duration: 600e9}, Timeout: metav1.Duration{Duration: 2e9},
+			WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "worker"}}}}}
+	}
+	usingJobs := func(ns, name string) *v1alpha1.PaaSDiagnosis {
+		return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.PaaSDiagnosisSpec{
+			Interval: metav1.Duration{Duration: 600e9}, Timeout: metav1.Duration{Duration: 2e9},
+			InitialClusterState: &v1alpha1.InitialClusterStateCheck{}}}
+	}
+
+	DescribeTable("[matrix] allows a diagnosis exactly when its author may read what it reads",
+		func(rights []rbacv1.PolicyRule, secretsOK, logsOK, jobsOK bool) {
+			ns := newNamespace()
+			name := fmt.Sprintf("user-%d", len(rights))
+			c := userWith(ctx, ns, name+"-"+ns, rights...)
+			for kind, tc := range map[string]struct {
+				d       *v1alpha1.PaaSDiagnosis
+				allowed bool
+				missing string
+			}{
+				"secrets": {usingSecrets(ns, "secrets"), secretsOK, "you may not get every Secret of spec.clusters[].credentialsSecretRef (app-cluster) in namespace " + ns},
+				"logs":    {usingLogs(ns, "logs"), logsOK, "you may not get pods/log in namespace " + ns},
+				"jobs":    {usingJobs(ns, "jobs"), jobsOK, "you may not get jobs.batch in namespace " + ns},
+			} {
+				// The policy is enforced a moment after it is created: wait for the first verdict.
+				Eventually(func(g Gomega) {
+					err := c.Create(ctx, tc.d.DeepCopy())
+					if tc.allowed {
+						g.Expect(err).NotTo(HaveOccurred(), kind)
+						return
+					}
+					g.Expect(err).To(HaveOccurred(), kind)
+					g.Expect(err.Error()).To(ContainSubstring(tc.missing), kind)
+				}, "30s", "500ms").Should(Succeed())
+			}
+		},
+		Entry("no rights", nil, false, false, false),
+		Entry("Secrets only", []rbacv1.PolicyRule{getSecrets}, true, false, false),
+		Entry("pods/log only", []rbacv1.PolicyRule{getPodLogs}, false, true, false),
+		Entry("all", []rbacv1.PolicyRule{getSecrets, getPodLogs, getJobs}, true, true, true),
+	)
+
+	It("refuses the exfiltration attempt: a Secret its author cannot read, sent to a server of theirs", func() {
+		ns := newNamespace()
+		createInputs(ns)
+		alice := userWith(ctx, ns, "alice-"+ns)
+		d := validDiagnosis(ns, "exfiltrate")
+		d.Spec.Clusters[0].APIServers = []v1alpha1.APIServerURL{"https://127.0.0.1:8443"}
+		var err error
+		Eventually(func() error { err = alice.Create(ctx, d.DeepCopy()); return err }, "30s", "500ms").Should(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("you may not get every Secret of spec.clusters[].credentialsSecretRef (app-cluster) in namespace " + ns))
+		var got v1alpha1.PaaSDiagnosis
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), &got)).NotTo(Succeed(), "nothing was created")
+	})
+
+	It("does not judge status writes: paasdiag's own patches pass", func() {
+		ns := newNamespace()
+		createInputs(ns)
+		key := client.ObjectKey{Namespace: ns, Name: "status-writes"}
+		Expect(k8sClient.Create(ctx, validDiagnosis(ns, key.Name))).To(Succeed())
+		waitForCondition(key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		// A writer of status that may read no Secret: its patch is not refused.
+		writer := userWith(ctx, ns, "status-writer-"+ns, rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group},
+			Resources: []string{"paasdiagnoses/status"}, Verbs: []string{"patch"}})
+		var d v1alpha1.PaaSDiagnosis
+		Expect(k8sClient.Get(ctx, key, &d)).To(Succeed())
+		before := d.DeepCopy()
+		d.Status.CodeSummary = "written-by-status-writer"
+		Expect(writer.Status().Patch(ctx, &d, client.MergeFrom(before))).To(Succeed())
+	})
+})
