@@ -16,6 +16,9 @@ func boundStatus(s *v1alpha1.PaaSDiagnosisStatus) {
 	if len(s.Codes) > v1alpha1.MaxStatusCodes {
 		s.Codes = s.Codes[:v1alpha1.MaxStatusCodes]
 	}
+	for i := range s.Codes {
+		s.Codes[i] = truncate(s.Codes[i], v1alpha1.MaxCodeLength)
+	}
 	s.CodeSummary = truncate(s.CodeSummary, v1alpha1.MaxCodeSummaryLength)
 	for i := range s.Conditions {
 		c := &s.Conditions[i]
@@ -26,6 +29,7 @@ func boundStatus(s *v1alpha1.PaaSDiagnosisStatus) {
 	for i := range s.Findings {
 		f := &s.Findings[i]
 		f.Check = truncate(f.Check, v1alpha1.MaxCheckLength)
+		f.Code = truncate(f.Code, v1alpha1.MaxCodeLength)
 		f.Condition = truncate(f.Condition, v1alpha1.MaxReasonLength)
 		f.Reason = truncate(f.Reason, v1alpha1.MaxReasonLength)
 		f.Message = truncate(f.Message, v1alpha1.MaxMessageLength)
@@ -38,7 +42,7 @@ func boundStatus(s *v1alpha1.PaaSDiagnosisStatus) {
 		boundCluster(&s.Clusters[i])
 	}
 	sort.SliceStable(s.Clusters, func(i, j int) bool {
-		a, b := failingServers(s.Clusters[i]), failingServers(s.Clusters[j])
+		a, b := clusterRank(s.Clusters[i]), clusterRank(s.Clusters[j])
 		if a != b {
 			return a > b
 		}
@@ -128,6 +132,25 @@ func failingServers(c v1alpha1.ClusterStatus) int {
 		}
 	}
 	return n
+}
+
+// clusterRank orders clusters worst first: no API server at all (the platform cannot
+// use it), then by unreachable API servers (errors), then by API servers that answer
+// but fall short (warnings).
+func clusterRank(c v1alpha1.ClusterStatus) int {
+	if len(c.APIServers) == 0 {
+		return 1 << 20
+	}
+	unreachable, short := 0, 0
+	for _, a := range c.APIServers {
+		switch {
+		case !a.Reachable:
+			unreachable++
+		case a.Reason != "":
+			short++
+		}
+	}
+	return unreachable<<10 + short
 }
 
 // worsePool orders plans as an operator reads them: no instance for any app first,

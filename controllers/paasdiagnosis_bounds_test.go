@@ -150,3 +150,22 @@ func TestBoundStatusKeepsAFindingPerCode(t *testing.T) {
 		t.Errorf("codes listed %v, %d listed, %d omitted", codes, len(s.Findings), s.FindingsOmitted)
 	}
 }
+
+// A cluster with no API server is the worst: the platform cannot use it at all.
+func TestClustersWithoutAPIServersComeFirst(t *testing.T) {
+	s := &v1alpha1.PaaSDiagnosisStatus{Clusters: []v1alpha1.ClusterStatus{
+		{Name: "a-healthy", APIServers: []v1alpha1.APIServerStatus{{URL: "https://a", Reachable: true}}},
+		{Name: "b-short", APIServers: []v1alpha1.APIServerStatus{{URL: "https://b", Reachable: true, Reason: "NotClusterAdmin"}}},
+		{Name: "c-down", APIServers: []v1alpha1.APIServerStatus{{URL: "https://c", Reason: "ConnectionRefused"}}},
+		{Name: "d-none"},
+	}}
+	boundStatus(s)
+	var order []string
+	for _, c := range s.Clusters {
+		order = append(order, c.Name)
+	}
+	if got := strings.Join(order, ","); got != "d-none,c-down,b-short,a-healthy" {
+		t.Errorf("order %s", got)
+	}
+}
+

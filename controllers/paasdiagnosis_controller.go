@@ -125,12 +125,17 @@ func (r *PaaSDiagnosisReconciler) writeStatus(ctx context.Context, d *v1alpha1.P
 	}
 	ctrl.LoggerFrom(ctx).Error(err, "The API server refused the status; writing a reduced one", "refusal", kind)
 	r.Metrics.StatusWriteRefused(kind)
-	if r.Recorder != nil {
-		r.Recorder.Eventf(d, nil, "Warning", "StatusWriteRefused", "WriteStatus",
-			"the API server refused the status (%s); wrote conditions, codes and summary only: %s", kind, truncate(err.Error(), 512))
-	}
 	reduceStatus(&d.Status, fmt.Sprintf("the API server refused the full status (%s): %s", kind, err))
-	return r.Status().Patch(ctx, d, client.MergeFrom(before))
+	rerr := r.Status().Patch(ctx, d, client.MergeFrom(before))
+	if r.Recorder != nil {
+		outcome := "wrote conditions, codes and summary only"
+		if rerr != nil {
+			outcome = "the reduced status was not written either (" + truncate(rerr.Error(), 256) + "); retrying"
+		}
+		r.Recorder.Eventf(d, nil, "Warning", "StatusWriteRefused", "WriteStatus",
+			"the API server refused the status (%s): %s; %s", kind, truncate(err.Error(), 512), outcome)
+	}
+	return rerr
 }
 
 // refusal names how the API server refused a write, or "" for an error that is not a
@@ -144,7 +149,9 @@ func refusal(err error) string {
 		return "Invalid"
 	case apierrors.IsRequestEntityTooLargeError(err), strings.Contains(err.Error(), "too large"):
 		return "RequestEntityTooLarge"
-	case apierrors.IsForbidden(err):
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "denied"):
+		// An admission policy or webhook denied this content; an RBAC refusal (the
+		// manager may not patch status) is not about the content, and is returned.
 		return "Forbidden"
 	case apierrors.IsBadRequest(err):
 		return "Other"

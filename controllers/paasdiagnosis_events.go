@@ -67,6 +67,11 @@ func codeTransitions(before, after *v1alpha1.PaaSDiagnosisStatus) []event {
 			}
 			carrier = cond
 		}
+		if ready := meta.FindStatusCondition(after.Conditions, v1alpha1.ConditionReady); carrier == nil && healthy && ready != nil && ready.Status == metav1.ConditionTrue {
+			// The previous status was reduced (it listed no finding): everything is
+			// healthy now, so the code cleared.
+			carrier = ready
+		}
 		if healthy && carrier != nil {
 			c := errorcodes.Must(code)
 			out = append(out, event{"Normal", carrier.Type, carrier.Reason, c.Title() + " cleared: " + carrier.Message})

@@ -259,13 +259,19 @@ func judgeClusters(res *check.Result, targets []*clusterTarget, probed []probedS
 		}
 	}
 	total := len(probed)
+	failingServers := 0 // API servers whose Nodes the platform cannot list: Errors
+	for _, p := range probed {
+		if !p.result.OK && !p.result.NodesListed {
+			failingServers++
+		}
+	}
 	res.Details = func(s *v1alpha1.PaaSDiagnosisStatus) {
 		s.Clusters = append(s.Clusters, clusters...)
 		if s.Summary != nil {
 			s.Summary.ClustersChecked += int32(len(targets))
 			s.Summary.ClustersFailing += int32(failingClusters(clusters))
 			s.Summary.APIServersChecked += int32(total)
-			s.Summary.APIServersFailing += int32(len(failed) + len(partial))
+			s.Summary.APIServersFailing += int32(failingServers)
 		}
 	}
 
@@ -313,16 +319,17 @@ func failMessage(findings []check.Finding, failed []string, total int) string {
 	return msg
 }
 
-// failingClusters counts the clusters with an API server that is not reachable or
-// not sufficient.
+// failingClusters counts the clusters the platform cannot fully use: one with no API
+// server, or with an API server that is not reachable.
 func failingClusters(clusters []v1alpha1.ClusterStatus) int {
 	n := 0
 	for _, c := range clusters {
+		failing := len(c.APIServers) == 0
 		for _, a := range c.APIServers {
-			if !a.Reachable || a.Reason != "" {
-				n++
-				break
-			}
+			failing = failing || !a.Reachable
+		}
+		if failing {
+			n++
 		}
 	}
 	return n

@@ -508,7 +508,7 @@ func TestCLU25_UndecryptableRowOnEachLine(t *testing.T) {
 			})
 			expectVerdict(t, r, check.Fail, v1alpha1.ReasonClusterPoolBroken, "4313021")
 			expectFinding(t, r, "clusters", v1alpha1.ReasonClusterPoolBroken, v1alpha1.SeverityError, "4313021",
-				"the stored credentials of cluster(s) bad cannot be decrypted with the key that reads the others",
+				"the stored credentials of 1 cluster(s) cannot be decrypted with the key that reads the others: bad",
 				"the platform builds one client pool from every cluster row, so no cluster can be reached")
 			expectFinding(t, r, "cluster/bad", v1alpha1.ReasonDecryptionFailed, v1alpha1.SeverityUnknown, "",
 				"the stored credentials of cluster bad cannot be read", "does not decrypt with the configured key")

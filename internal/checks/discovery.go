@@ -103,8 +103,8 @@ func undecryptableRows(names []string, decrypted int) []check.Finding {
 	if len(names) == 0 || decrypted == 0 {
 		return nil
 	}
-	return []check.Finding{poolBroken(fmt.Sprintf("the stored credentials of cluster(s) %s cannot be decrypted with the key that reads the others",
-		strings.Join(names, ", ")))}
+	return []check.Finding{poolBroken(fmt.Sprintf("the stored credentials of %d cluster(s) cannot be decrypted with the key that reads the others: %s",
+		len(names), firstFew(names)))}
 }
 
 // encrypted reports whether a row holds a value encrypted with a cipher.

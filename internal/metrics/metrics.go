@@ -45,7 +45,7 @@ func NewRecorder() *Recorder {
 			owned: map[types.NamespacedName]map[string][]string{}}
 	}
 	buckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
-	return &Recorder{
+	rec := &Recorder{
 		findings: gauge("paasdiag_findings",
 			"Active findings of a diagnosis by platform error code (none when a finding claims no code) and severity (Error, Warning, Unknown).",
 			"code", "severity"),
@@ -78,7 +78,16 @@ func NewRecorder() *Recorder {
 			Help: "Status writes the API server refused, by the kind of refusal (Invalid, RequestEntityTooLarge, Forbidden, Other); a reduced status is written after each."},
 			[]string{"reason"}),
 	}
+	// Every reason's series exists from the start, at 0: the first refusal is an
+	// increase the alert sees.
+	for _, reason := range StatusWriteRefusals {
+		rec.statusWrites.WithLabelValues(reason)
+	}
+	return rec
 }
+
+// StatusWriteRefusals are the kinds of refused status writes counted.
+var StatusWriteRefusals = []string{"Invalid", "RequestEntityTooLarge", "Forbidden", "Other"}
 
 // Collectors lists the metrics, for registration.
 func (r *Recorder) Collectors() []prometheus.Collector {
@@ -133,6 +142,14 @@ func (r *Recorder) Record(d *v1alpha1.PaaSDiagnosis) {
 			code = "none"
 		}
 		counts[[2]string{code, string(f.Severity)}]++
+	}
+	// status.codes is complete whatever the findings list holds (cut to its cap, or left
+	// out of a reduced status): an active code always has its Error series, so the code
+	// alerts stay right.
+	for _, code := range s.Codes {
+		if k := [2]string{code, string(v1alpha1.SeverityError)}; counts[k] == 0 {
+			counts[k] = 1
+		}
 	}
 	var findings []series
 	for k, n := range counts {

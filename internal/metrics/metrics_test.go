@@ -88,3 +88,20 @@ paasdiag_condition{name="b",namespace="blueking",status="Unknown",type="Ready"} 
 	nilRecorder.Forget(types.NamespacedName{})
 	nilRecorder.ObserveEvaluation(time.Second, "True", nil)
 }
+
+// An active code always has its Error series, even when status lists no finding of it
+// (a reduced status, or a list cut to its cap): the code alerts go by it.
+func TestActiveCodesKeepTheirSeries(t *testing.T) {
+	r := NewRecorder()
+	d := diagnosis("reduced")
+	d.Status.Codes = []string{"4313021"}
+	r.Record(d)
+	if got := testutil.ToFloat64(r.findings.vec.WithLabelValues("blueking", "reduced", "4313021", "Error")); got != 1 {
+		t.Errorf("paasdiag_findings for an active code without a listed finding: %v", got)
+	}
+	// The refusal counter exists at 0 for every reason from the start.
+	if n := testutil.CollectAndCount(r.statusWrites); n != len(StatusWriteRefusals) {
+		t.Errorf("%d refusal series, want %d", n, len(StatusWriteRefusals))
+	}
+}
+
