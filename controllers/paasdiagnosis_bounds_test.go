@@ -168,4 +168,3 @@ func TestClustersWithoutAPIServersComeFirst(t *testing.T) {
 		t.Errorf("order %s", got)
 	}
 }
-

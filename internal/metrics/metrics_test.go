@@ -104,4 +104,3 @@ func TestActiveCodesKeepTheirSeries(t *testing.T) {
 		t.Errorf("%d refusal series, want %d", n, len(StatusWriteRefusals))
 	}
 }
-
