@@ -73,6 +73,12 @@ func resolveSecrets(ctx context.Context, reader client.Reader, namespace string,
 					message: fmt.Sprintf("Secret %q (%s) cannot be read: paasdiag's service account may not get it", use.name, use.what)}
 			case err != nil:
 				return nil, nil, fmt.Errorf("reading Secret %q: %w", use.name, err)
+			case s.Labels[v1alpha1.SecretLabel] != "true":
+				// Not marked for paasdiag: whoever wrote the diagnosis may not be allowed to
+				// send this credential anywhere (no confused deputy). Its data is dropped.
+				stall = &stallError{reason: v1alpha1.ReasonSecretNotMarked, message: fmt.Sprintf(
+					"Secret %q (%s) is not marked for paasdiag: label it %s=true (kubectl label secret -n %s %s %s=true) if the diagnosis may use it",
+					use.name, use.what, v1alpha1.SecretLabel, namespace, use.name, v1alpha1.SecretLabel)}
 			default:
 				data = s.Data
 				if data == nil {

@@ -85,7 +85,8 @@ func TestResolveSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := func(name string, data map[string]string) *corev1.Secret {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: name}, Data: map[string][]byte{}}
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"}},
+			Data: map[string][]byte{}}
 		for k, v := range data {
 			s.Data[k] = []byte(v)
 		}
@@ -94,6 +95,7 @@ func TestResolveSecrets(t *testing.T) {
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
 		secret("db", map[string]string{"dsn": "x"}), secret("wl", map[string]string{"other": "y"}),
 		secret("app-cluster", map[string]string{"token": "t"}),
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "unmarked"}, Data: map[string][]byte{"token": []byte("t")}},
 	).Build()
 	ref := func(name, key string) *v1alpha1.SecretKeyReference {
 		return &v1alpha1.SecretKeyReference{Name: name, Key: key}
@@ -119,6 +121,10 @@ func TestResolveSecrets(t *testing.T) {
 			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "app-cluster"}},
 			{Name: "b", CredentialsSecretRef: v1alpha1.SecretReference{Name: "missing"}}}},
 			wantRead: []string{"app-cluster"}, wantStalls: []string{"ClusterReachable/SecretNotFound"}},
+		// A Secret not marked for paasdiag is not used: no confused deputy.
+		{name: "an unmarked Secret stalls, and its data is not kept", spec: v1alpha1.PaaSDiagnosisSpec{Clusters: []v1alpha1.ClusterTarget{
+			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "unmarked"}}}},
+			wantStalls: []string{"ClusterReachable/SecretNotMarked"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := checks.Build(checks.Dependencies{})(&v1alpha1.PaaSDiagnosis{Spec: tt.spec})

@@ -59,6 +59,9 @@ const (
 	ReasonSecretKeyMissing = "SecretKeyMissing"
 	// ReasonSecretUnreadable: the Secret could not be read (e.g. RBAC); transient.
 	ReasonSecretUnreadable = "SecretUnreadable"
+	// ReasonSecretNotMarked: a referenced Secret lacks the label SecretLabel=true that
+	// marks it for paasdiag; it is not used (docs/security.md).
+	ReasonSecretNotMarked = "SecretNotMarked"
 	// ReasonInvalidSpec: the spec passed the CRD's validation but cannot be evaluated.
 	ReasonInvalidSpec = "InvalidSpec"
 )

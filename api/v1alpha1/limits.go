@@ -45,3 +45,9 @@ const (
 	// limit (1.5 MiB by default): past it, details are shed, worst kept, until it fits.
 	MaxStatusBytes = 256 << 10
 )
+
+// SecretLabel marks a Secret for paasdiag: a Secret a diagnosis names is used only
+// when it carries SecretLabel=true. Whoever may label a Secret may choose where its
+// credential goes; an author who may only write diagnoses may not (docs/security.md).
+// Argo CD's argocd.argoproj.io/secret-type is the precedent.
+const SecretLabel = "diagnosis.paasdiag.io/secret"

@@ -283,6 +283,8 @@ kind: Secret
 metadata:
   name: app-cluster-default-main
   namespace: %[1]s
+  labels:
+    diagnosis.paasdiag.io/secret: "true"
 stringData:
   ca.crt: |
 %[2]s
@@ -293,6 +295,8 @@ kind: Secret
 metadata:
   name: bkpaas3-db
   namespace: %[1]s
+  labels:
+    diagnosis.paasdiag.io/secret: "true"
 stringData:
   dsn: %[4]q
 ---

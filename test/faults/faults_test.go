@@ -261,7 +261,8 @@ func emptyPool(ns string) types.NamespacedName {
 	Expect(err).NotTo(HaveOccurred())
 	dsn, err := platform.ReadOnlyUser("ro_"+ns[len(ns)-1:], "pw")
 	Expect(err).NotTo(HaveOccurred())
-	Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, StringData: map[string]string{"dsn": dsn}})).To(Succeed())
+	Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db", Labels: map[string]string{v1alpha1.SecretLabel: "true"}},
+		StringData: map[string]string{"dsn": dsn}})).To(Succeed())
 	d := &v1alpha1.PaaSDiagnosis{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3"},
 		Spec: v1alpha1.PaaSDiagnosisSpec{

@@ -256,9 +256,11 @@ var _ = Describe("kubectl", func() {
 			}
 			kinds = append(kinds, strings.SplitN(strings.Fields(l)[0], "/", 2)[0])
 		}
+		// Three ClusterRoles: the manager's, and the viewer's and the editor's (for people).
 		Expect(kinds).To(ConsistOf(
 			"namespace", "customresourcedefinition.apiextensions.k8s.io", "serviceaccount",
 			"role.rbac.authorization.k8s.io", "clusterrole.rbac.authorization.k8s.io",
+			"clusterrole.rbac.authorization.k8s.io", "clusterrole.rbac.authorization.k8s.io",
 			"rolebinding.rbac.authorization.k8s.io", "clusterrolebinding.rbac.authorization.k8s.io", "deployment.apps"), out)
 	})
 })
