@@ -159,6 +159,11 @@ const (
 	// record of the platform's egress path; as a Warning finding (tagged 4313021, True)
 	// for a matching line in any other record.
 	ReasonForbiddenInWorkerLogs = "ForbiddenInWorkerLogs"
+	// ReasonCustomPatternsIgnored: a Warning finding (WorkerLogsClean keeps its
+	// verdict): the spec's own patterns are not honoured, because the shipped admission
+	// policy is not installed unmodified or was not in force when the diagnosis was last
+	// written; the default patterns still run.
+	ReasonCustomPatternsIgnored = "CustomPatternsIgnored"
 	// ReasonNoWorkerPods: Unknown: no pod matches workerLogs.podSelector.
 	ReasonNoWorkerPods = "NoWorkerPods"
 	// ReasonLogsUnreadable: Unknown: the pods or their logs could not be read.

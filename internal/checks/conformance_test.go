@@ -632,7 +632,7 @@ func TestWL03_DefaultPatternsMatchOnlyThePlatformsLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	matches := func(line string) bool {
-		sc, err := matchLines(strings.NewReader(line+"\n"), patterns)
+		sc, err := matchLines(strings.NewReader(line+"\n"), patterns, nil)
 		return err == nil && sc.onPath+sc.elsewhere == 1
 	}
 	for _, line := range []string{
@@ -712,7 +712,7 @@ func TestWL04_ForbiddenOnlyOnTheEgressPathIs4313021(t *testing.T) {
 		{"a namespace refused, in JSON", jsonRecord("failed to create namespace", "kubernetes.dynamic.exceptions.ForbiddenError: 403"), 0, 1},
 		{"a traceback cut from its record by the byte limit", "kubernetes.dynamic.exceptions.ForbiddenError: 403\nReason: Forbidden\n", 0, 2},
 	} {
-		sc, err := matchLines(strings.NewReader(c.logs), patterns)
+		sc, err := matchLines(strings.NewReader(c.logs), patterns, nil)
 		if err != nil || sc.onPath != c.onPath || sc.elsewhere != c.elsewhere {
 			t.Errorf("%s: %+v, %v; want %d on the egress path, %d elsewhere", c.name, sc, err, c.onPath, c.elsewhere)
 		}

@@ -53,9 +53,13 @@ type WorkerLogs struct {
 	logs      LogStreamer
 	namespace string
 	cfg       v1alpha1.WorkerLogsCheck
-	patterns  []*regexp.Regexp
-	selector  labels.Selector
-	in        *inputs
+	// builtin are the default patterns the spec holds (their lines may be quoted),
+	// custom the author's own (counts only, and only while allowed: custompatterns.go).
+	builtin, custom []*regexp.Regexp
+	selector        labels.Selector
+	in              *inputs
+	// written is when the diagnosis was last written, nil if unknown.
+	written *time.Time
 }
 
 var _ check.Checker = (*WorkerLogs)(nil)
@@ -64,16 +68,25 @@ const workerLogsName = "worker-logs"
 
 // newWorkerLogs builds the check from its spec section: every pattern must compile and
 // the selector must be valid, which the CRD cannot express.
-func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Dependencies, in *inputs) (*WorkerLogs, error) {
+func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Dependencies, in *inputs, written *time.Time) (*WorkerLogs, error) {
 	patterns, err := compilePatterns(cfg.Patterns)
 	if err != nil {
 		return nil, err
+	}
+	var builtin, custom []*regexp.Regexp
+	for i, re := range patterns {
+		if isBuiltinPattern(cfg.Patterns[i]) {
+			builtin = append(builtin, re)
+		} else {
+			custom = append(custom, re)
+		}
 	}
 	selector, err := metav1.LabelSelectorAsSelector(&cfg.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("workerLogs.podSelector is not valid: %v", err)
 	}
-	return &WorkerLogs{reader: deps.Reader, logs: deps.Logs, namespace: namespace, cfg: *cfg, patterns: patterns, selector: selector, in: in}, nil
+	return &WorkerLogs{reader: deps.Reader, logs: deps.Logs, namespace: namespace, cfg: *cfg, builtin: builtin, custom: custom,
+		selector: selector, in: in, written: written}, nil
 }
 
 // Name implements check.Checker.
@@ -121,6 +134,15 @@ func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 	}
 	redact := redactor(c.in.secretData)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
+	custom := c.custom
+	if len(custom) > 0 {
+		if ok, why := customPatternsAllowed(ctx, c.reader, c.written); !ok {
+			custom = nil
+			res.Findings = append(res.Findings, check.WarningFinding("worker-logs/patterns", v1alpha1.ReasonCustomPatternsIgnored, "", fmt.Sprintf(
+				"%d custom pattern(s) of workerLogs.patterns are ignored, the default ones still run: %s (custom patterns read logs with paasdiag's rights; docs/security.md)",
+				len(c.custom), why)))
+		}
+	}
 	var dirty []string
 	// The pods' logs are read in parallel, under the check's deadline.
 	type scanned struct {
@@ -131,7 +153,7 @@ func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 	parallel(len(pods.Items), maxParallel, func(i int) {
 		opts := &corev1.PodLogOptions{Container: cfg.Container, SinceSeconds: &since, LimitBytes: &limit}
 		s := &scans[i]
-		s.logScan, s.err = c.scan(ctx, pods.Items[i].Name, opts)
+		s.logScan, s.err = c.scan(ctx, pods.Items[i].Name, opts, custom)
 	})
 	elsewhere := 0
 	for i, pod := range pods.Items {
@@ -145,14 +167,14 @@ func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 		if sc.onPath > 0 {
 			dirty = append(dirty, pod.Name)
 			res.Findings = append(res.Findings, check.ErrorFinding(name, v1alpha1.ReasonForbiddenInWorkerLogs, code.Number,
-				code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s while getting an app cluster's egress info, e.g. %q: check the cluster certificate or token (step 1)",
-					pod.Name, sc.onPath, window, quote(redact(sc.onPathSample))))))
+				code.Message(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s while getting an app cluster's egress info%s: check the cluster certificate or token (step 1)",
+					pod.Name, sc.onPath, window, example(sc.onPathSample, redact)))))
 		}
 		if sc.elsewhere > 0 {
 			elsewhere++
 			res.Findings = append(res.Findings, check.WarningFinding(name, v1alpha1.ReasonForbiddenInWorkerLogs, code.Number,
-				code.Related(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s outside the platform's 4313021 path (no %q in the same log record), e.g. %q; a 403 from an app cluster fails deploys where the platform creates namespaces and workloads: check the cluster's token or certificate and its cluster-admin binding (step 1)",
-					pod.Name, sc.elsewhere, window, "Can not get app cluster egress info", quote(redact(sc.elsewhereSample))))))
+				code.Related(fmt.Sprintf("pod %s logged %d matching line(s) in the last %s outside the platform's 4313021 path (no %q in the same log record)%s; a 403 from an app cluster fails deploys where the platform creates namespaces and workloads: check the cluster's token or certificate and its cluster-admin binding (step 1)",
+					pod.Name, sc.elsewhere, window, "Can not get app cluster egress info", example(sc.elsewhereSample, redact)))))
 		}
 	}
 	pass := fmt.Sprintf("no line of %d worker pod(s) in the last %s matches a 4313021 pattern", len(pods.Items), window)
@@ -169,7 +191,7 @@ func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 
 // scan reads a pod's logs, bounded by the options' limit, and counts the lines that
 // match any pattern, on and off the 4313021 path.
-func (c *WorkerLogs) scan(ctx context.Context, pod string, opts *corev1.PodLogOptions) (logScan, error) {
+func (c *WorkerLogs) scan(ctx context.Context, pod string, opts *corev1.PodLogOptions, custom []*regexp.Regexp) (logScan, error) {
 	stream, err := c.logs.StreamLogs(ctx, c.namespace, pod, opts)
 	if err != nil {
 		return logScan{}, err
@@ -180,7 +202,7 @@ func (c *WorkerLogs) scan(ctx context.Context, pod string, opts *corev1.PodLogOp
 		// The API server honours limitBytes; bound the read here too.
 		r = io.LimitReader(stream, *opts.LimitBytes)
 	}
-	return matchLines(r, c.patterns)
+	return matchLines(r, c.builtin, custom)
 }
 
 // logScan is what one pod's logs hold: matching lines in a log record of the
@@ -204,9 +226,10 @@ var (
 )
 
 // matchLines counts the lines of r that match any pattern, by whether their log record
-// is on the 4313021 path. A line longer than maxLogLine is judged by its beginning and
-// the rest skipped.
-func matchLines(r io.Reader, patterns []*regexp.Regexp) (logScan, error) {
+// is on the 4313021 path. Only a line a builtin pattern matches is kept as a sample: a
+// custom pattern's lines are counted, never quoted. A line longer than maxLogLine is
+// judged by its beginning and the rest skipped.
+func matchLines(r io.Reader, builtin, custom []*regexp.Regexp) (logScan, error) {
 	br := bufio.NewReaderSize(r, maxLogLine)
 	var out logScan
 	pending, sample, marked := 0, "", false // the current record
@@ -214,12 +237,12 @@ func matchLines(r io.Reader, patterns []*regexp.Regexp) (logScan, error) {
 		switch {
 		case pending == 0:
 		case marked:
-			if out.onPath == 0 {
+			if out.onPathSample == "" {
 				out.onPathSample = sample
 			}
 			out.onPath += pending
 		default:
-			if out.elsewhere == 0 {
+			if out.elsewhereSample == "" {
 				out.elsewhereSample = sample
 			}
 			out.elsewhere += pending
@@ -234,11 +257,17 @@ func matchLines(r io.Reader, patterns []*regexp.Regexp) (logScan, error) {
 		if egressPathMarker.Match(line) {
 			marked = true
 		}
-		for _, re := range patterns {
+		for _, re := range builtin {
 			if re.Match(line) {
-				if pending == 0 {
+				if sample == "" {
 					sample = string(line)
 				}
+				pending++
+				return
+			}
+		}
+		for _, re := range custom {
+			if re.Match(line) {
 				pending++
 				return
 			}
@@ -261,6 +290,14 @@ func matchLines(r io.Reader, patterns []*regexp.Regexp) (logScan, error) {
 			return out, err
 		}
 	}
+}
+
+// example quotes a sample line, redacted; the lines of custom patterns have none.
+func example(sample string, redact func(string) string) string {
+	if sample == "" {
+		return " (matched by custom patterns: their lines are never quoted)"
+	}
+	return fmt.Sprintf(", e.g. %q", quote(redact(sample)))
 }
 
 // redactor removes every secret value paasdiag holds, and anything that looks like a

@@ -28,14 +28,24 @@ func TestRedactor(t *testing.T) {
 }
 
 func TestMatchLines(t *testing.T) {
-	patterns, err := compilePatterns([]string{`Reason: Forbidden`, `\b403\b`})
+	builtin, err := compilePatterns([]string{`Reason: Forbidden`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := compilePatterns([]string{`\b403\b`})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := "INFO start\nERROR (403)\nat 14:03:22 nothing\nReason: Forbidden\n" + strings.Repeat("x", maxLogLine+10) + "\nReason: Forbidden again\n"
-	sc, err := matchLines(strings.NewReader(logs), patterns)
-	if err != nil || sc.elsewhere != 3 || sc.elsewhereSample != "ERROR (403)" || sc.onPath != 0 {
-		t.Errorf("matchLines = %+v, %v; want 3 matches (one after the overlong line) off the egress path, first \"ERROR (403)\"", sc, err)
+	sc, err := matchLines(strings.NewReader(logs), builtin, custom)
+	// Three matches (one after the overlong line), off the egress path; the first
+	// quoted is the builtin pattern's: a custom pattern's line is never a sample.
+	if err != nil || sc.elsewhere != 3 || sc.elsewhereSample != "Reason: Forbidden" || sc.onPath != 0 {
+		t.Errorf("matchLines = %+v, %v", sc, err)
+	}
+	sc, _ = matchLines(strings.NewReader("ERROR (403)\n"), builtin, custom)
+	if sc.elsewhere != 1 || sc.elsewhereSample != "" {
+		t.Errorf("a custom pattern's line was kept: %+v", sc)
 	}
 }
 

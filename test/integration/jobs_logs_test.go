@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -275,14 +276,14 @@ var _ = Describe("The worker log check", func() {
 		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-1", workers)).To(Succeed())
 		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", forbiddenTraceback)
 		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-1", "worker", "[2026-11-26 10:00:00] INFO all is well\n")
-		key := create(logsDiagnosis(ns, workers, `Reason: Forbidden`, `\b403\b`, `Can not get app cluster egress info`, `Authorization`))
+		key := create(logsDiagnosis(ns, workers)) // the default patterns
 
 		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionFalse, "ForbiddenInWorkerLogs")
 		Expect(d.Status.Codes).To(Equal([]string{"4313021"}))
 		f := findingsWith(d, "ForbiddenInWorkerLogs")
 		Expect(f).To(HaveLen(1))
 		Expect(f[0].Check).To(Equal("pod/bkpaas3-apiserver-worker-0"))
-		Expect(f[0].Message).To(HavePrefix("[4313021] 获取集群信息失败: pod bkpaas3-apiserver-worker-0 logged 4 matching line(s) in the last 10m0s while getting an app cluster's egress info, e.g. \"[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info\""))
+		Expect(f[0].Message).To(HavePrefix("[4313021] 获取集群信息失败: pod bkpaas3-apiserver-worker-0 logged 3 matching line(s) in the last 10m0s while getting an app cluster's egress info, e.g. \"[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info\""))
 		Expect(condition(d, v1alpha1.ConditionWorkerLogsClean).Message).To(ContainSubstring("1 of 2 worker pod(s)"))
 		expectNoSecret(d, "eyJhbGciOi-canary-token")
 		// The read went through the API server to the node's kubelet, with the window and byte bound.
@@ -294,7 +295,7 @@ var _ = Describe("The worker log check", func() {
 		ns := newNamespace()
 		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
 		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", "ERROR Can not get app cluster egress info: 403 calling the cluster with Authorization: Bearer eyJhbGciOi-canary-token2\n")
-		key := create(logsDiagnosis(ns, workers, `\b403\b`))
+		key := create(logsDiagnosis(ns, workers))
 		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionFalse, "ForbiddenInWorkerLogs")
 		Expect(d.Status.Findings[0].Message).To(ContainSubstring("[REDACTED]"))
 		expectNoSecret(d, "eyJhbGciOi-canary-token2")
@@ -317,6 +318,34 @@ Reason: Forbidden
 		Expect(f[0].Severity).To(Equal(v1alpha1.SeverityWarning))
 		Expect(f[0].Code).To(Equal("4313021"))
 		Expect(f[0].Message).To(ContainSubstring("outside the platform's 4313021 path"))
+	})
+
+	It("honours custom patterns only under the shipped admission policy, counting and never quoting their lines", func() {
+		ns := newNamespace()
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-0", workers)).To(Succeed())
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-0", "worker", "INFO token=abc-secret-1 rotated\nINFO token=abc-secret-2 rotated\n")
+
+		By("without the policy, a custom pattern is ignored, with a warning")
+		key := create(logsDiagnosis(ns, workers, `token=abc`))
+		d := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		f := findingsWith(d, v1alpha1.ReasonCustomPatternsIgnored)
+		Expect(f).To(HaveLen(1))
+		Expect(f[0].Message).To(ContainSubstring("paasdiag-author-may-read is not installed"))
+
+		By("under the shipped policy, for a diagnosis written after it, counts only")
+		kubectl("apply", "-k", filepath.Join("..", "..", "config", "admission"))
+		DeferCleanup(func() { kubectl("delete", "-k", filepath.Join("..", "..", "config", "admission")) })
+		time.Sleep(1100 * time.Millisecond) // managed fields and creation times have a second's resolution
+		Expect(k8sClient.Delete(context.Background(), &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key.Name}})).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(context.Background(), key, &v1alpha1.PaaSDiagnosis{}) }, 10*time.Second).ShouldNot(Succeed())
+		key = create(logsDiagnosis(ns, workers, `token=abc`))
+		d = waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+		Expect(findingsWith(d, v1alpha1.ReasonCustomPatternsIgnored)).To(BeEmpty())
+		f = findingsWith(d, v1alpha1.ReasonForbiddenInWorkerLogs)
+		Expect(f).To(HaveLen(1))
+		Expect(f[0].Message).To(ContainSubstring("logged 2 matching line(s)"))
+		Expect(f[0].Message).To(ContainSubstring("their lines are never quoted"))
+		expectNoSecret(d, "abc-secret")
 	})
 
 	It("is clean when no line matches, and Unknown when no pod matches", func() {
