@@ -111,6 +111,28 @@ var _ = Describe("The shipped admission policy (config/admission)", Ordered, fun
 		Entry("all", []rbacv1.PolicyRule{getSecrets, getPodLogs, getJobs}, true, true, true),
 	)
 
+	It("checks up to two cluster Secrets by name, and more as get on the namespace's Secrets", func() {
+		ns := newNamespace()
+		names := []string{"c1", "c2", "c3"}
+		byName := userWith(ctx, ns, "by-name-"+ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: names})
+		all := userWith(ctx, ns, "all-secrets-"+ns, getSecrets)
+		withClusters := func(name string, n int) *v1alpha1.PaaSDiagnosis {
+			d := validDiagnosis(ns, name)
+			d.Spec.PlatformDatabase, d.Spec.InstancePools = nil, nil
+			d.Spec.Clusters = nil
+			for i := 0; i < n; i++ {
+				d.Spec.Clusters = append(d.Spec.Clusters, v1alpha1.ClusterTarget{Name: names[i], APIServers: []v1alpha1.APIServerURL{"https://10.0.0.10:6443"},
+					CredentialsSecretRef: v1alpha1.SecretReference{Name: names[i]}})
+			}
+			return d
+		}
+		Eventually(func() error { return byName.Create(ctx, withClusters("two", 2)) }, "30s", "500ms").Should(Succeed())
+		err := byName.Create(ctx, withClusters("three", 3))
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("you may not get Secrets in namespace " + ns + ": a diagnosis naming more than two cluster Secrets (c1, c2, c3)"))
+		Expect(all.Create(ctx, withClusters("three", 3))).To(Succeed(), "three clusters are not refused to whoever may read the namespace's Secrets")
+	})
+
 	It("refuses the exfiltration attempt: a Secret its author cannot read, sent to a server of theirs", func() {
 		ns := newNamespace()
 		createInputs(ns)

@@ -53,7 +53,7 @@ func buildPlan(d *v1alpha1.PaaSDiagnosis, deps Dependencies) (check.Plan, *input
 		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
 	}
 	if spec.WorkerLogs != nil {
-		c, err := newWorkerLogs(spec.WorkerLogs, d.Namespace, deps, in, lastWritten(d))
+		c, err := newWorkerLogs(spec.WorkerLogs, d.Namespace, deps, in, createdAt(d))
 		if err != nil {
 			p.Checks = append(p.Checks, check.Rejected(workerLogsName, v1alpha1.ConditionWorkerLogsClean, err))
 		} else {

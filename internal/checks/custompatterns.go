@@ -21,7 +21,7 @@ import (
 // line one character at a time. So they report counts only (never a quoted line), and
 // they are honoured only while the shipped admission policy, which makes the author
 // prove they may read those logs, is installed unmodified and was already in force when
-// the diagnosis was last written (docs/security.md).
+// the diagnosis was created (docs/security.md).
 
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get
 
@@ -36,29 +36,29 @@ func isBuiltinPattern(p string) bool {
 	return false
 }
 
-// lastWritten is when the diagnosis was last written (created or updated, its status
-// aside), from its managed fields; nil when they are not there to tell.
-func lastWritten(d *v1alpha1.PaaSDiagnosis) *time.Time {
-	var last *time.Time
-	for _, m := range d.ManagedFields {
-		if m.Subresource != "" || m.Time == nil {
-			continue
-		}
-		if t := m.Time.Time; last == nil || t.After(*last) {
-			last = &t
-		}
+// policyMargin is how long after the policy and binding are created a diagnosis must
+// be created for the policy to have judged it: the API server takes a moment to start
+// enforcing a new policy.
+const policyMargin = 30 * time.Second
+
+// createdAt is when the API server created the diagnosis (its managed fields, which a
+// client may supply, are not trusted), nil when unset.
+func createdAt(d *v1alpha1.PaaSDiagnosis) *time.Time {
+	if d.CreationTimestamp.IsZero() {
+		return nil
 	}
-	return last
+	t := d.CreationTimestamp.Time
+	return &t
 }
 
 // customPatternsAllowed says whether custom patterns may be honoured, or why not.
-func customPatternsAllowed(ctx context.Context, reader client.Reader, written *time.Time) (bool, string) {
+func customPatternsAllowed(ctx context.Context, reader client.Reader, created *time.Time) (bool, string) {
 	shippedPolicy, shippedBinding, err := admission.Shipped()
 	if err != nil {
 		return false, "the shipped admission policy cannot be read: " + err.Error()
 	}
-	if written == nil {
-		return false, "when the diagnosis was last written cannot be told (no managed fields)"
+	if created == nil {
+		return false, "the diagnosis has no creation time"
 	}
 	var policy admissionregistrationv1.ValidatingAdmissionPolicy
 	if err := reader.Get(ctx, types.NamespacedName{Name: shippedPolicy.Name}, &policy); err != nil {
@@ -77,10 +77,10 @@ func customPatternsAllowed(ctx context.Context, reader client.Reader, written *t
 	if !sameBinding(&binding, shippedBinding) || binding.Generation > 1 {
 		return false, fmt.Sprintf("the admission policy's binding %s is not the one paasdiag ships, unmodified", binding.Name)
 	}
-	for _, created := range []metav1.Time{policy.CreationTimestamp, binding.CreationTimestamp} {
-		if !created.Time.Before(*written) {
-			return false, fmt.Sprintf("the diagnosis was last written (%s) before the admission policy was in force (%s): write it again to have it checked",
-				written.UTC().Format(time.RFC3339), created.UTC().Format(time.RFC3339))
+	for _, installed := range []metav1.Time{policy.CreationTimestamp, binding.CreationTimestamp} {
+		if !installed.Add(policyMargin).Before(*created) {
+			return false, fmt.Sprintf("the diagnosis was created (%s) before the admission policy was in force (%s, and %s for it to take effect): recreate it to have it checked",
+				created.UTC().Format(time.RFC3339), installed.UTC().Format(time.RFC3339), policyMargin)
 		}
 	}
 	return true, ""

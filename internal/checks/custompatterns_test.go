@@ -26,7 +26,7 @@ func TestCustomPatternsAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	installed := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	after, before := installed.Add(time.Hour), installed.Add(-time.Hour)
+	after, before, tooSoon := installed.Add(time.Hour), installed.Add(-time.Hour), installed.Add(5*time.Second)
 	objects := func(mutate func(*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding)) []client.Object {
 		p, b := policy.DeepCopy(), binding.DeepCopy()
 		p.CreationTimestamp, b.CreationTimestamp = metav1.NewTime(installed), metav1.NewTime(installed)
@@ -51,8 +51,9 @@ func TestCustomPatternsAllowed(t *testing.T) {
 		why     string
 	}{
 		{"installed as shipped, before the last write", objects(nil), &after, true, ""},
-		{"the diagnosis was written before the policy", objects(nil), &before, false, "before the admission policy was in force"},
-		{"no managed fields", objects(nil), nil, false, "cannot be told"},
+		{"the diagnosis was created before the policy", objects(nil), &before, false, "before the admission policy was in force"},
+		{"created before the policy took effect", objects(nil), &tooSoon, false, "for it to take effect"},
+		{"no creation time", objects(nil), nil, false, "no creation time"},
 		{"no policy", nil, &after, false, "is not installed"},
 		{"no binding", objects(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 			b.Name = ""
@@ -87,7 +88,7 @@ func TestCustomPatternsAllowed(t *testing.T) {
 func TestCustomPatternsIgnoredWithoutThePolicy(t *testing.T) {
 	target, reader := workerTarget()
 	target.Spec.WorkerLogs.Patterns = append(target.Spec.WorkerLogs.Patterns, `secret-[a-z]`)
-	target.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: &metav1.Time{Time: time.Now()}}}
+	target.CreationTimestamp = metav1.Now()
 	r := workerCheck(t, target, reader, logs{"worker-0": "INFO secret-a\n"}).Check(context.Background())
 	if r.Status != check.Pass || len(r.Findings) != 1 || r.Findings[0].Reason != v1alpha1.ReasonCustomPatternsIgnored ||
 		r.Findings[0].Severity != v1alpha1.SeverityWarning || !strings.Contains(r.Findings[0].Message, "is not installed") {

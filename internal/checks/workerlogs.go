@@ -58,8 +58,8 @@ type WorkerLogs struct {
 	builtin, custom []*regexp.Regexp
 	selector        labels.Selector
 	in              *inputs
-	// written is when the diagnosis was last written, nil if unknown.
-	written *time.Time
+	// created is when the diagnosis was created, nil if unknown.
+	created *time.Time
 }
 
 var _ check.Checker = (*WorkerLogs)(nil)
@@ -68,7 +68,7 @@ const workerLogsName = "worker-logs"
 
 // newWorkerLogs builds the check from its spec section: every pattern must compile and
 // the selector must be valid, which the CRD cannot express.
-func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Dependencies, in *inputs, written *time.Time) (*WorkerLogs, error) {
+func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Dependencies, in *inputs, created *time.Time) (*WorkerLogs, error) {
 	patterns, err := compilePatterns(cfg.Patterns)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Depende
 		return nil, fmt.Errorf("workerLogs.podSelector is not valid: %v", err)
 	}
 	return &WorkerLogs{reader: deps.Reader, logs: deps.Logs, namespace: namespace, cfg: *cfg, builtin: builtin, custom: custom,
-		selector: selector, in: in, written: written}, nil
+		selector: selector, in: in, created: created}, nil
 }
 
 // Name implements check.Checker.
@@ -136,7 +136,7 @@ func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded}
 	custom := c.custom
 	if len(custom) > 0 {
-		if ok, why := customPatternsAllowed(ctx, c.reader, c.written); !ok {
+		if ok, why := customPatternsAllowed(ctx, c.reader, c.created); !ok {
 			custom = nil
 			res.Findings = append(res.Findings, check.WarningFinding("worker-logs/patterns", v1alpha1.ReasonCustomPatternsIgnored, "", fmt.Sprintf(
 				"%d custom pattern(s) of workerLogs.patterns are ignored, the default ones still run: %s (custom patterns read logs with paasdiag's rights; docs/security.md)",

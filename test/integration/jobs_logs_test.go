@@ -335,7 +335,7 @@ Reason: Forbidden
 		By("under the shipped policy, for a diagnosis written after it, counts only")
 		kubectl("apply", "-k", filepath.Join("..", "..", "config", "admission"))
 		DeferCleanup(func() { kubectl("delete", "-k", filepath.Join("..", "..", "config", "admission")) })
-		time.Sleep(1100 * time.Millisecond) // managed fields and creation times have a second's resolution
+		time.Sleep(31 * time.Second) // the policy must have been in force 30 s before the diagnosis is created
 		Expect(k8sClient.Delete(context.Background(), &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key.Name}})).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(context.Background(), key, &v1alpha1.PaaSDiagnosis{}) }, 10*time.Second).ShouldNot(Succeed())
 		key = create(logsDiagnosis(ns, workers, `token=abc`))
