@@ -53,7 +53,7 @@ func (e *stallError) Error() string { return e.message }
 // Secret or key, or one paasdiag may not read, is a stallError naming it (the first one
 // per condition); the checks behind other conditions can still run. Any other failure
 // is returned as an error (transient). Secret values never reach a message.
-func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, planned []check.Planned) (check.Secrets, []*stallError, error) {
+func resolveSecrets(ctx context.Context, reader client.Reader, namespace string, planned []check.Planned, allowed destinations) (check.Secrets, []*stallError, error) {
 	secrets := check.Secrets{}
 	missing := map[string]*stallError{} // by Secret name, so each is read once
 	var stalls []*stallError
@@ -79,6 +79,8 @@ func resolveSecrets(ctx context.Context, reader client.Reader, namespace string,
 				stall = &stallError{reason: v1alpha1.ReasonSecretNotMarked, message: fmt.Sprintf(
 					"Secret %q (%s) is not marked for paasdiag: label it %s=true (kubectl label secret -n %s %s %s=true) if the diagnosis may use it",
 					use.name, use.what, v1alpha1.SecretLabel, namespace, use.name, v1alpha1.SecretLabel)}
+			case allowed != nil && allowed(use.name, s.Annotations) != "":
+				stall = &stallError{reason: v1alpha1.ReasonSecretDestinationNotAllowed, message: allowed(use.name, s.Annotations)}
 			default:
 				data = s.Data
 				if data == nil {
@@ -102,6 +104,55 @@ func resolveSecrets(ctx context.Context, reader client.Reader, namespace string,
 		}
 	}
 	return secrets, stalls, nil
+}
+
+// destinations says whether a Secret allows where the diagnosis would send what it
+// holds: "" if so, else why not (a message naming the annotation to set).
+type destinations func(secret string, annotations map[string]string) string
+
+// destinationsOf is the rule for a spec: a cluster credentials Secret must list every
+// API server the spec sends it to; the key's Secret must name the workloads DSN Secret
+// whose rows (and their API servers) it is used with. "*" allows any.
+func destinationsOf(spec *v1alpha1.PaaSDiagnosisSpec) destinations {
+	servers := map[string][]string{}
+	for _, c := range spec.Clusters {
+		for _, u := range c.APIServers {
+			servers[c.CredentialsSecretRef.Name] = append(servers[c.CredentialsSecretRef.Name], string(u))
+		}
+	}
+	var key, workloads string
+	if db := spec.PlatformDatabase; db != nil {
+		if db.EncryptionKeySecretRef != nil && db.WorkloadsDSNSecretRef != nil && spec.DiscoverClusters {
+			key, workloads = db.EncryptionKeySecretRef.Name, db.WorkloadsDSNSecretRef.Name
+		}
+	}
+	return func(secret string, annotations map[string]string) string {
+		if urls := servers[secret]; len(urls) > 0 {
+			listed := strings.FieldsFunc(annotations[v1alpha1.SecretAPIServersAnnotation], func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
+			for _, u := range urls {
+				if !contains(listed, "*") && !contains(listed, u) {
+					return fmt.Sprintf("Secret %q does not allow its credentials to be sent to %s: whoever may write it lists the API servers in its annotation %s (or \"*\")",
+						secret, u, v1alpha1.SecretAPIServersAnnotation)
+				}
+			}
+		}
+		if secret == key && key != "" {
+			if v := strings.TrimSpace(annotations[v1alpha1.SecretWorkloadsDSNAnnotation]); v != "*" && v != workloads {
+				return fmt.Sprintf("Secret %q (the platform's key) does not allow decrypting the rows of workloads DSN Secret %q: whoever may write it names that Secret in its annotation %s (or \"*\")",
+					secret, workloads, v1alpha1.SecretWorkloadsDSNAnnotation)
+			}
+		}
+		return ""
+	}
+}
+
+func contains(l []string, v string) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // keyList names a Secret's keys (never its values) for messages.

@@ -175,7 +175,7 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	}
 	lateness, scheduled := r.observeLateness(d, now)
 
-	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, plan.Checks)
+	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, plan.Checks, destinationsOf(&d.Spec))
 	if err != nil {
 		return time.Time{}, err
 	}

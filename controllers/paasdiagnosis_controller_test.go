@@ -62,7 +62,8 @@ func validDiagnosis(ns, name string) *v1alpha1.PaaSDiagnosis {
 }
 
 func createSecret(ns, name string, data map[string]string) {
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"}}, StringData: data}
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"},
+		Annotations: map[string]string{v1alpha1.SecretAPIServersAnnotation: "*", v1alpha1.SecretWorkloadsDSNAnnotation: "*"}}, StringData: data}
 	Expect(k8sClient.Create(context.Background(), s)).To(Succeed())
 }
 

@@ -96,6 +96,8 @@ func TestResolveSecrets(t *testing.T) {
 		secret("db", map[string]string{"dsn": "x"}), secret("wl", map[string]string{"other": "y"}),
 		secret("app-cluster", map[string]string{"token": "t"}),
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "unmarked"}, Data: map[string][]byte{"token": []byte("t")}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bound", Labels: map[string]string{v1alpha1.SecretLabel: "true"},
+			Annotations: map[string]string{v1alpha1.SecretAPIServersAnnotation: "https://10.0.0.1:6443, https://10.0.0.2:6443"}}, Data: map[string][]byte{"token": []byte("t")}},
 	).Build()
 	ref := func(name, key string) *v1alpha1.SecretKeyReference {
 		return &v1alpha1.SecretKeyReference{Name: name, Key: key}
@@ -121,6 +123,19 @@ func TestResolveSecrets(t *testing.T) {
 			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "app-cluster"}},
 			{Name: "b", CredentialsSecretRef: v1alpha1.SecretReference{Name: "missing"}}}},
 			wantRead: []string{"app-cluster"}, wantStalls: []string{"ClusterReachable/SecretNotFound"}},
+		// A credential goes only where the Secret's writer allowed.
+		{name: "a cluster Secret sent where it allows", spec: v1alpha1.PaaSDiagnosisSpec{Clusters: []v1alpha1.ClusterTarget{
+			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "bound"}, APIServers: []v1alpha1.APIServerURL{"https://10.0.0.2:6443"}}}},
+			wantRead: []string{"bound"}},
+		{name: "a cluster Secret sent elsewhere", spec: v1alpha1.PaaSDiagnosisSpec{Clusters: []v1alpha1.ClusterTarget{
+			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "bound"}, APIServers: []v1alpha1.APIServerURL{"https://10.0.0.1:6443", "https://attacker.example:443"}}}},
+			wantStalls: []string{"ClusterReachable/SecretDestinationNotAllowed"}},
+		{name: "a cluster Secret without the annotation", spec: v1alpha1.PaaSDiagnosisSpec{Clusters: []v1alpha1.ClusterTarget{
+			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "app-cluster"}, APIServers: []v1alpha1.APIServerURL{"https://10.0.0.1:6443"}}}},
+			wantStalls: []string{"ClusterReachable/SecretDestinationNotAllowed"}},
+		{name: "the key with a workloads DSN it does not name", spec: v1alpha1.PaaSDiagnosisSpec{DiscoverClusters: true,
+			PlatformDatabase: &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: ref("wl", "other"), EncryptionKeySecretRef: ref("db", "dsn")}},
+			wantRead: []string{"wl"}, wantStalls: []string{"ClusterReachable/SecretDestinationNotAllowed"}},
 		// A Secret not marked for paasdiag is not used: no confused deputy.
 		{name: "an unmarked Secret stalls, and its data is not kept", spec: v1alpha1.PaaSDiagnosisSpec{Clusters: []v1alpha1.ClusterTarget{
 			{Name: "a", CredentialsSecretRef: v1alpha1.SecretReference{Name: "unmarked"}}}},
@@ -128,7 +143,7 @@ func TestResolveSecrets(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := checks.Build(checks.Dependencies{})(&v1alpha1.PaaSDiagnosis{Spec: tt.spec})
-			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", plan.Checks)
+			secrets, stalls, err := resolveSecrets(context.Background(), reader, "blueking", plan.Checks, destinationsOf(&tt.spec))
 			if err != nil {
 				t.Fatal(err)
 			}

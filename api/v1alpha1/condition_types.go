@@ -59,6 +59,10 @@ const (
 	ReasonSecretKeyMissing = "SecretKeyMissing"
 	// ReasonSecretUnreadable: the Secret could not be read (e.g. RBAC); transient.
 	ReasonSecretUnreadable = "SecretUnreadable"
+	// ReasonSecretDestinationNotAllowed: a referenced Secret does not allow where the
+	// diagnosis would send its credential (SecretAPIServersAnnotation,
+	// SecretWorkloadsDSNAnnotation); it is not used (docs/security.md).
+	ReasonSecretDestinationNotAllowed = "SecretDestinationNotAllowed"
 	// ReasonSecretNotMarked: a referenced Secret lacks the label SecretLabel=true that
 	// marks it for paasdiag; it is not used (docs/security.md).
 	ReasonSecretNotMarked = "SecretNotMarked"

@@ -51,3 +51,13 @@ const (
 // credential goes; an author who may only write diagnoses may not (docs/security.md).
 // Argo CD's argocd.argoproj.io/secret-type is the precedent.
 const SecretLabel = "diagnosis.paasdiag.io/secret"
+
+// SecretAPIServersAnnotation lists, on a Secret of cluster credentials, the API server
+// URLs its credentials may be sent to (comma or space separated), or "*" for any: the
+// Secret's writer chooses where its token goes, not the diagnosis's author.
+const SecretAPIServersAnnotation = "diagnosis.paasdiag.io/api-servers"
+
+// SecretWorkloadsDSNAnnotation names, on the Secret of the platform's encryption key,
+// the workloads DSN Secret (same namespace) whose rows the key may decrypt, or "*":
+// the decrypted credentials go to the API servers those rows name.
+const SecretWorkloadsDSNAnnotation = "diagnosis.paasdiag.io/workloads-dsn-secret"

@@ -285,6 +285,9 @@ metadata:
   namespace: %[1]s
   labels:
     diagnosis.paasdiag.io/secret: "true"
+  annotations:
+    # Where this token may be sent: the demo's app cluster only.
+    diagnosis.paasdiag.io/api-servers: %[5]q
 stringData:
   ca.crt: |
 %[2]s

@@ -183,7 +183,8 @@ func run(sz size, evaluations int, interval, timeout time.Duration, managerBinar
 		"bkpaas3-wl-db":   {"dsn": workloadsDSN},
 		"bkpaas3-encrypt": {"key": platformKey},
 	} {
-		if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"}}, StringData: data}); err != nil {
+		if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"},
+			Annotations: map[string]string{v1alpha1.SecretWorkloadsDSNAnnotation: "bkpaas3-wl-db"}}, StringData: data}); err != nil {
 			return err
 		}
 	}

@@ -146,7 +146,8 @@ func run(n, hanging, unrelated int, interval, measure time.Duration, managerBina
 		"app-cluster": {"ca.crt": string(app.CA), "token": token},
 		"db":          {"dsn": dsn},
 	} {
-		if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"}}, StringData: data}); err != nil {
+		if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"},
+			Annotations: map[string]string{v1alpha1.SecretAPIServersAnnotation: "*"}}, StringData: data}); err != nil {
 			return err
 		}
 	}

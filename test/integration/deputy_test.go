@@ -22,7 +22,7 @@ import (
 // No confused deputy, where the admission policy is not installed (this suite does not
 // install it): a Secret the diagnosis names is used only when it is marked for
 // paasdiag, so a credential goes only where someone who may write (label) it agreed.
-var _ = Describe("A Secret not marked for paasdiag", func() {
+var _ = Describe("A Secret not marked for paasdiag, or not for this destination", func() {
 	It("is never used: its token does not reach the API server the diagnosis names", func() {
 		ns := newNamespace()
 		// The attacker's https server on loopback, recording the tokens it is sent.
@@ -53,10 +53,23 @@ var _ = Describe("A Secret not marked for paasdiag", func() {
 		}, 3*time.Second, 250*time.Millisecond).Should(BeEmpty(), "nothing was sent to the diagnosis' API server")
 		expectNoSecret(d, token)
 
-		By("labelled by someone who may write it, the Secret is used")
+		By("labelled, but allowing another destination only: still not used")
 		var s corev1.Secret
 		Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "someone-elses"}, &s)).To(Succeed())
 		s.Labels = map[string]string{v1alpha1.SecretLabel: "true"}
+		s.Annotations = map[string]string{v1alpha1.SecretAPIServersAnnotation: "https://10.0.0.10:6443"}
+		Expect(k8sClient.Update(context.Background(), &s)).To(Succeed())
+		d = waitForCondition(key, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonSecretDestinationNotAllowed)
+		Expect(condition(d, v1alpha1.ConditionStalled).Message).To(ContainSubstring("does not allow its credentials to be sent to " + srv.URL))
+		Consistently(func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]string(nil), got...)
+		}, 3*time.Second, 250*time.Millisecond).Should(BeEmpty(), "nothing was sent to a destination the Secret does not allow")
+
+		By("once its writer allows the destination, the Secret is used")
+		Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "someone-elses"}, &s)).To(Succeed())
+		s.Annotations = map[string]string{v1alpha1.SecretAPIServersAnnotation: "https://10.0.0.10:6443, " + srv.URL}
 		Expect(k8sClient.Update(context.Background(), &s)).To(Succeed())
 		Eventually(func() bool {
 			mu.Lock()

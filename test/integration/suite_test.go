@@ -181,7 +181,9 @@ func newNamespace() string {
 func createSecret(ns, name string, data map[string]string) {
 	GinkgoHelper()
 	Expect(k8sClient.Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"}}, StringData: data,
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1alpha1.SecretLabel: "true"},
+			// The tests name their own API servers and databases: any destination.
+			Annotations: map[string]string{v1alpha1.SecretAPIServersAnnotation: "*", v1alpha1.SecretWorkloadsDSNAnnotation: "*"}}, StringData: data,
 	})).To(Succeed())
 }
 
