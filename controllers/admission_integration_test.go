@@ -5,9 +5,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -137,13 +140,18 @@ var _ = Describe("The shipped admission policy (config/admission)", Ordered, fun
 		ns := newNamespace()
 		createInputs(ns)
 		alice := userWith(ctx, ns, "alice-"+ns)
+		// Her https server on loopback, counting what it is sent.
+		var requests atomic.Int32
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
+		defer srv.Close()
 		d := validDiagnosis(ns, "exfiltrate")
-		d.Spec.Clusters[0].APIServers = []v1alpha1.APIServerURL{"https://127.0.0.1:8443"}
+		d.Spec.Clusters[0].APIServers = []v1alpha1.APIServerURL{v1alpha1.APIServerURL(srv.URL)}
 		var err error
 		Eventually(func() error { err = alice.Create(ctx, d.DeepCopy()); return err }, "30s", "500ms").Should(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("you may not get every Secret of spec.clusters[].credentialsSecretRef (app-cluster) in namespace " + ns))
 		var got v1alpha1.PaaSDiagnosis
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), &got)).NotTo(Succeed(), "nothing was created")
+		Consistently(requests.Load, "3s", "250ms").Should(BeZero(), "nothing reached her server")
 	})
 
 	It("does not judge status writes: paasdiag's own patches pass", func() {
