@@ -34,7 +34,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -54,6 +53,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/hack/internal/managerproc"
 	"github.com/paasdiag/paasdiag/hack/internal/promscrape"
 	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
@@ -193,24 +193,15 @@ func run(sz size, evaluations int, interval, timeout time.Duration, managerBinar
 	if err := kubectl.WriteKubeconfig(cfg, kubeconfig); err != nil {
 		return err
 	}
-	metricsAddr, _ := netfault.ClosedAddr()
-	args := []string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--leader-elect=false",
-		"--zap-log-level=1", "--zap-time-encoding=rfc3339nano"}
-	mgr := exec.Command(managerBinary, args...)
-	mgr.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	if managerLog == "" {
 		managerLog = filepath.Join(dir, "manager.log")
 	}
-	logFile, err := os.Create(managerLog)
+	manager, err := managerproc.Start(managerBinary, kubeconfig, managerLog, nil)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = logFile.Close() }()
-	mgr.Stdout, mgr.Stderr = logFile, logFile
-	if err := mgr.Start(); err != nil {
-		return fmt.Errorf("starting %s (run make build first): %w", managerBinary, err)
-	}
-	defer func() { _ = mgr.Process.Kill(); _, _ = mgr.Process.Wait() }()
+	defer manager.Stop()
+	mgr, metricsAddr := manager.Cmd, manager.MetricsAddr
 	metricsURL := "http://" + metricsAddr + "/metrics"
 	if err := waitForMetrics(metricsURL, time.Minute); err != nil {
 		return fmt.Errorf("the manager did not serve metrics (log: %s): %w", managerLog, err)

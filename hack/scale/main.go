@@ -18,7 +18,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -39,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/hack/internal/managerproc"
 	"github.com/paasdiag/paasdiag/hack/internal/promscrape"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
 	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
@@ -156,32 +156,24 @@ func run(n, hanging, unrelated int, interval, measure time.Duration, managerBina
 	if err := kubectl.WriteKubeconfig(cfg, kubeconfig); err != nil {
 		return err
 	}
-	metricsAddr, _ := netfault.ClosedAddr()
-	// At V(1) the manager logs each evaluation with its lateness, per diagnosis: the
-	// isolation measurement leaves the hanging diagnoses out of the others' figures.
-	args := []string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--leader-elect=false",
-		"--zap-log-level=1", "--zap-time-encoding=rfc3339nano"}
-	if concurrency > 0 {
-		args = append(args, fmt.Sprintf("--concurrency=%d", concurrency))
-	}
-	manager := exec.Command(managerBinary, args...)
-	if managerCPUs != "" {
-		manager = exec.Command("taskset", append([]string{"-c", managerCPUs, managerBinary}, args...)...)
-	}
-	manager.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	if managerLog == "" {
 		managerLog = filepath.Join(dir, "manager.log")
 	}
-	logFile, err := os.Create(managerLog)
+	var extra, wrapper []string
+	if concurrency > 0 {
+		extra = append(extra, fmt.Sprintf("--concurrency=%d", concurrency))
+	}
+	if managerCPUs != "" {
+		wrapper = []string{"taskset", "-c", managerCPUs}
+	}
+	// At V(1) the manager logs each evaluation with its lateness, per diagnosis: the
+	// isolation measurement leaves the hanging diagnoses out of the others' figures.
+	proc, err := managerproc.Start(managerBinary, kubeconfig, managerLog, wrapper, extra...)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = logFile.Close() }()
-	manager.Stdout, manager.Stderr = logFile, logFile
-	if err := manager.Start(); err != nil {
-		return fmt.Errorf("starting bin/manager (run make build first): %w", err)
-	}
-	defer func() { _ = manager.Process.Kill(); _, _ = manager.Process.Wait() }()
+	defer proc.Stop()
+	manager, metricsAddr := proc.Cmd, proc.MetricsAddr
 
 	fmt.Printf("creating %d diagnoses (%d with a hanging cluster), interval %s\n", n, hanging, interval)
 	for i := 0; i < n; i++ {
