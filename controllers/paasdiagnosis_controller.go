@@ -29,6 +29,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/metrics"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/release"
+	"github.com/paasdiag/paasdiag/internal/specvalidation"
 )
 
 // PaaSDiagnosisReconciler evaluates PaaSDiagnosis objects on their interval.
@@ -51,6 +52,9 @@ type PaaSDiagnosisReconciler struct {
 	Recorder events.EventRecorder
 	// Metrics records the verdicts for Prometheus; nil records nothing.
 	Metrics *metrics.Recorder
+	// Validator re-checks every spec against the CRD's rules before anything runs; nil
+	// uses the CRD embedded in the binary (specvalidation.Default).
+	Validator *specvalidation.Validator
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -163,13 +167,19 @@ func refusal(err error) string {
 // d.Status. It returns when to look again (zero: only on a spec change).
 func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan) (time.Time, error) {
 	log := ctrl.LoggerFrom(ctx)
+	if msg := r.invalidSpec(ctx, d); msg != "" {
+		// Nothing is read and nothing is scheduled: only a new generation can fix it.
+		log.Info("Diagnosis spec is invalid; not evaluated", "message", msg)
+		setInvalidSpec(d, plan.Checks, msg, metav1.NewTime(r.now()).Rfc3339Copy())
+		return time.Time{}, nil
+	}
 	if d.Spec.Suspend {
 		log.V(1).Info("Diagnosis is suspended")
 		setSuspended(d)
 		return time.Time{}, nil
 	}
 	now := r.now()
-	interval := d.Spec.Interval.Duration
+	interval := scheduleInterval(d)
 	if !r.due(d, now) {
 		return d.Status.LastEvaluationTime.Add(interval + r.jitter(interval)), nil
 	}
@@ -257,7 +267,7 @@ func (r *PaaSDiagnosisReconciler) observeLateness(d *v1alpha1.PaaSDiagnosis, now
 	if last == nil || d.Status.ObservedGeneration != d.Generation {
 		return 0, false
 	}
-	due := last.Add(d.Spec.Interval.Duration)
+	due := last.Add(scheduleInterval(d))
 	if at, ok := r.scheduled.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
 		due = at.(time.Time)
 	}
@@ -285,7 +295,32 @@ func (r *PaaSDiagnosisReconciler) due(d *v1alpha1.PaaSDiagnosis, now time.Time) 
 	if last == nil || d.Status.ObservedGeneration != d.Generation {
 		return true
 	}
-	return !now.Before(last.Add(d.Spec.Interval.Duration))
+	return !now.Before(last.Add(scheduleInterval(d)))
+}
+
+// scheduleInterval is d's interval, never below v1alpha1.MinInterval: a spec below it
+// is refused (invalidSpec) before this is asked, and this floor holds even if a
+// future path forgot to ask.
+func scheduleInterval(d *v1alpha1.PaaSDiagnosis) time.Duration {
+	return max(d.Spec.Interval.Duration, v1alpha1.MinInterval)
+}
+
+// invalidSpec re-checks d's spec against the CRD's schema and CEL rules, as the API
+// server would have (it may not have: CEL rules need 1.25), and says what is wrong, or
+// "" for a valid spec.
+func (r *PaaSDiagnosisReconciler) invalidSpec(ctx context.Context, d *v1alpha1.PaaSDiagnosis) string {
+	v := r.Validator
+	if v == nil {
+		var err error
+		if v, err = specvalidation.Default(); err != nil {
+			return "paasdiag cannot read its own CRD to check the spec: " + err.Error()
+		}
+	}
+	errs := v.Validate(ctx, d)
+	if len(errs) == 0 {
+		return ""
+	}
+	return "the spec breaks the CRD's rules (paasdiag enforces them whether or not the API server did): " + specvalidation.Message(errs)
 }
 
 // jitter spreads evaluations of diagnoses created together by up to 1% of the interval.

@@ -77,6 +77,18 @@ func setInitialConditions(d *v1alpha1.PaaSDiagnosis, enabled []check.Checker) {
 	sortConditions(d.Status.Conditions)
 }
 
+// setInvalidSpec records that d's spec breaks the CRD's rules: no check ran, every
+// configured check is Unknown with reason InvalidSpec, Stalled=True and Ready=False
+// carry the message.
+func setInvalidSpec(d *v1alpha1.PaaSDiagnosis, planned []check.Planned, message string, now metav1.Time) {
+	outcomes := make([]check.Outcome, 0, len(planned))
+	for _, c := range planned {
+		outcomes = append(outcomes, check.Outcome{Checker: c.Checker, Result: check.Result{
+			Status: check.Unknown, Reason: v1alpha1.ReasonInvalidSpec, Message: "not evaluated: the spec is invalid (see Stalled)"}})
+	}
+	setEvaluated(d, outcomes, &stallError{reason: v1alpha1.ReasonInvalidSpec, message: message}, now)
+}
+
 // setEvaluated folds the outcomes of one evaluation into status: one condition per
 // check, the findings (keeping when each was first seen), the active codes, the
 // per-cluster and per-pool details, and Ready as their summary. A non-nil stall says

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "time"
+
 // The bounds of status. The code applies them before every write (the worst entries
 // kept, a count of the rest); the CRD declares the same numbers as validation markers,
 // which take literals: test/manifests compares the generated CRD with these constants.
@@ -44,6 +46,17 @@ const (
 	// MaxStatusBytes is the budget of a whole status as JSON, well under etcd's object
 	// limit (1.5 MiB by default): past it, details are shed, worst kept, until it fits.
 	MaxStatusBytes = 256 << 10
+)
+
+// The schedule's floor. The CRD's CEL rules state the same numbers (a test compares
+// them); the controller refuses a spec below them, as the CRD does, and never runs a
+// diagnosis more often than MinInterval whatever the API server let through (API
+// servers before 1.25 do not enforce CEL rules).
+const (
+	// MinInterval is the shortest spec.interval.
+	MinInterval = 10 * time.Second
+	// MinTimeout is the shortest spec.timeout.
+	MinTimeout = 100 * time.Millisecond
 )
 
 // SecretLabel marks a Secret for paasdiag: a Secret a diagnosis names is used only
