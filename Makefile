@@ -36,18 +36,18 @@ fmt: ## Run gofmt.
 
 .PHONY: vet
 vet: ## Run go vet (on the integration-tagged tests too).
-	go vet -tags integration ./...
+	go vet -tags integration,compat ./...
 
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: lint
 lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy and staticcheck; fails on any finding.
-	go vet -tags integration ./...
+	go vet -tags integration,compat ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@cp go.mod go.sum $(LOCALBIN)/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/go.mod || ! cmp -s go.sum $(LOCALBIN)/go.sum; then \
 		cp $(LOCALBIN)/go.mod $(LOCALBIN)/go.sum . ; echo "go mod tidy would change go.mod or go.sum"; exit 1; fi
-	$(STATICCHECK) -tags integration ./...
+	$(STATICCHECK) -tags integration,compat ./...
 
 $(STATICCHECK):
 	GOBIN=$(LOCALBIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -60,6 +60,14 @@ unit: ## Run the pure tests: no control plane, no database (under a minute).
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for tests from Go modules (first time ~15 min).
 	hack/envtest.sh build
+
+.PHONY: envtest-compat
+envtest-compat: envtest ## Build kube-apiserver and kubectl at the oldest supported minor (first time ~12 min).
+	hack/envtest.sh build compat
+
+.PHONY: test-compat
+test-compat: manifests envtest-compat mariadb build ## Install and run paasdiag on the oldest supported Kubernetes (docs/compatibility.md).
+	KUBEBUILDER_ASSETS="$(shell hack/envtest.sh dir compat)" KUBECTL_CURRENT="$(ENVTEST_ASSETS)/kubectl" go test -tags compat $(GO_TEST_FLAGS) -v ./test/compat/
 
 .PHONY: mariadb
 mariadb: ## Install MariaDB from Debian's packages if it is missing (the tests start their own servers).

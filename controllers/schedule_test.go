@@ -8,9 +8,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
@@ -162,5 +165,81 @@ func TestResolveSecrets(t *testing.T) {
 				t.Errorf("read %v stalls %v; want read %v stalls %v", read, got, tt.wantRead, tt.wantStalls)
 			}
 		})
+	}
+}
+
+// countingReader fails nothing but counts: an invalid spec must not read a Secret.
+type countingReader struct {
+	client.Reader
+	reads int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.reads++
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// The spec an API server without CEL rules lets through (interval 1s, timeout 1m, an
+// http:// URL) is refused by the controller: Stalled/InvalidSpec with the CEL rules'
+// messages, no Secret read, nothing scheduled.
+func TestInvalidSpecIsNotEvaluated(t *testing.T) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "too-often", Generation: 1},
+		Spec: v1alpha1.PaaSDiagnosisSpec{
+			Interval: metav1.Duration{Duration: time.Second}, Timeout: metav1.Duration{Duration: time.Minute},
+			Clusters: []v1alpha1.ClusterTarget{{Name: "a", APIServers: []v1alpha1.APIServerURL{"http://10.0.0.1:6443"},
+				CredentialsSecretRef: v1alpha1.SecretReference{Name: "app-cluster"}}},
+			PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "db", Key: "dsn"}},
+			InstancePools:    &v1alpha1.InstancePoolsCheck{MinAvailable: 1},
+		}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(d).WithStatusSubresource(d).Build()
+	reader := &countingReader{Reader: c}
+	r := &PaaSDiagnosisReconciler{Client: c, APIReader: reader, Build: checks.Build(checks.Dependencies{})}
+	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter != 0 {
+		t.Errorf("an invalid spec is scheduled again in %s; only a new generation can fix it", res.RequeueAfter)
+	}
+	if reader.reads != 0 {
+		t.Errorf("%d Secret read(s) for an invalid spec", reader.reads)
+	}
+	var got v1alpha1.PaaSDiagnosis
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(d), &got); err != nil {
+		t.Fatal(err)
+	}
+	stalled := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionStalled)
+	if stalled == nil || stalled.Status != metav1.ConditionTrue || stalled.Reason != v1alpha1.ReasonInvalidSpec {
+		t.Fatalf("Stalled = %+v, want True/InvalidSpec", stalled)
+	}
+	for _, rule := range []string{"interval must be at least 10s", "timeout must be shorter than interval", "API server URLs must be https URLs with a host"} {
+		if !strings.Contains(stalled.Message, rule) {
+			t.Errorf("Stalled %q lacks the CEL rule's message %q", stalled.Message, rule)
+		}
+	}
+	for _, cond := range []string{v1alpha1.ConditionClusterReachable, v1alpha1.ConditionInstancePoolAvailable} {
+		if c := meta.FindStatusCondition(got.Status.Conditions, cond); c == nil || c.Status != metav1.ConditionUnknown || c.Reason != v1alpha1.ReasonInvalidSpec {
+			t.Errorf("%s = %+v, want Unknown/InvalidSpec", cond, c)
+		}
+	}
+}
+
+// Whatever the spec says, the schedule's interval is never below MinInterval.
+func TestScheduleIntervalFloor(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	last := metav1.NewTime(now.Add(-2 * time.Second))
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Generation: 1}, Spec: v1alpha1.PaaSDiagnosisSpec{Interval: metav1.Duration{Duration: time.Second}}}
+	d.Status.LastEvaluationTime, d.Status.ObservedGeneration = &last, 1
+	if got := scheduleInterval(d); got != v1alpha1.MinInterval {
+		t.Errorf("scheduleInterval(1s) = %s, want %s", got, v1alpha1.MinInterval)
+	}
+	if (&PaaSDiagnosisReconciler{}).due(d, now) {
+		t.Error("a diagnosis with interval 1s evaluated 2s ago is due")
 	}
 }

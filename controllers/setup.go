@@ -1,16 +1,21 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/checks"
+	"github.com/paasdiag/paasdiag/internal/controlplane"
 	"github.com/paasdiag/paasdiag/internal/metrics"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/specvalidation"
 )
 
 // Options tune the controller.
@@ -33,6 +38,11 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a Kubernetes client: %w", err)
 	}
+	validator, err := specvalidation.New()
+	if err != nil {
+		return nil, fmt.Errorf("reading the CRD embedded in the binary: %w", err)
+	}
+	logSupport(clientset.Discovery())
 	if opts.Databases == nil {
 		opts.Databases = platformdb.NewPools()
 	}
@@ -58,6 +68,20 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		Recorder:                mgr.GetEventRecorder("paasdiag"),
 		Metrics:                 recorder,
+		Validator:               validator,
 	}
 	return r, r.SetupWithManager(mgr)
+}
+
+// logSupport says once what the control plane supports of what paasdiag uses, and
+// what is lost where it does not (docs/compatibility.md).
+func logSupport(dc discovery.DiscoveryInterface) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	support := controlplane.Probe(ctx, dc)
+	log := ctrl.Log.WithName("setup")
+	log.Info("Control plane", support.KeysAndValues()...)
+	for _, lost := range support.Lost() {
+		log.Info("Not supported by this control plane; degraded", "feature", lost)
+	}
 }
