@@ -19,8 +19,11 @@
 # The directory is named after a hash of the pins and of this script, so changing a
 # pin or a build flag rebuilds. Built binaries are also kept in a machine-wide cache
 # ($PAASDIAG_CACHE, default ~/.cache/paasdiag) so that a fresh clone on the same
-# machine does not rebuild. With internet access, setup-envtest's binaries work too:
-# point KUBEBUILDER_ASSETS at them (docs/development.md).
+# machine does not rebuild.
+#
+# With internet access the quick way works too: set KUBEBUILDER_ASSETS (current) or
+# KUBEBUILDER_ASSETS_COMPAT (compat) to a directory holding kube-apiserver, etcd and
+# kubectl, such as `setup-envtest use 1.33.x -p path` prints, and nothing is built.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +50,11 @@ kube=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$root/$mod
 dir="$root/bin/k8s/$kube-$hash"
 cache="${PAASDIAG_CACHE:-$HOME/.cache/paasdiag}/envtest/$kube-$hash"
 minor=$(echo "$kube" | cut -d. -f2)
+given=KUBEBUILDER_ASSETS
+[ "$line" = compat ] && given=KUBEBUILDER_ASSETS_COMPAT
+if [ -n "${!given:-}" ]; then
+	dir=${!given}
+fi
 # Stamp the version, as the release build does, so /version reports it (before 1.22
 # the API server reads client-go's copy of the version variables).
 ldflags=""
@@ -103,6 +111,10 @@ dir)
 build)
 	if complete "$dir"; then
 		exit 0
+	fi
+	if [ -n "${!given:-}" ]; then
+		echo "envtest: $given=$dir lacks kube-apiserver, etcd or kubectl" >&2
+		exit 1
 	fi
 	mkdir -p "$dir"
 	if complete "$cache"; then
