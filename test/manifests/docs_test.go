@@ -77,3 +77,30 @@ func TestDocumentationLinksResolve(t *testing.T) {
 
 // root is a path in the repository, from this package's directory.
 func root(parts ...string) string { return filepath.Join(append([]string{"..", ".."}, parts...)...) }
+
+// The minimum the support matrix declares is the minor make test-compat runs (the
+// compatibility control plane's pin), and, once there is a Helm chart, its kubeVersion.
+func TestSupportMatrixIsWhatIsTested(t *testing.T) {
+	gomod, err := os.ReadFile(root("hack", "envtest", "kube-apiserver-compat", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := regexp.MustCompile(`(?m)^require k8s\.io/kubernetes v1\.(\d+)\.\d+$`).FindSubmatch(gomod)
+	if pin == nil {
+		t.Fatal("hack/envtest/kube-apiserver-compat/go.mod pins no k8s.io/kubernetes v1.x")
+	}
+	minor := "1." + string(pin[1])
+	page, err := os.ReadFile(root("docs", "compatibility.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"control cluster (where paasdiag runs) | **" + minor + "**", "app clusters (probed over HTTPS) | **" + minor + "**"} {
+		if !strings.Contains(string(page), row) {
+			t.Errorf("docs/compatibility.md does not declare %q: make test-compat runs %s", row, minor)
+		}
+	}
+	chart, err := os.ReadFile(root("charts", "paasdiag", "Chart.yaml"))
+	if err == nil && !regexp.MustCompile(`(?m)^kubeVersion: "?>= ?`+regexp.QuoteMeta(minor)+`\.0(-0)?"?\s*$`).Match(chart) {
+		t.Errorf("charts/paasdiag/Chart.yaml's kubeVersion is not >= %s.0-0, the tested minimum", minor)
+	}
+}
