@@ -4,6 +4,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY api/ api/
+# config/ holds Go packages too: the CRD and admission policy the manager embeds.
+COPY config/ config/
 COPY controllers/ controllers/
 COPY internal/ internal/
 COPY main.go ./

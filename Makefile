@@ -62,7 +62,7 @@ envtest: ## Build kube-apiserver and etcd for tests from Go modules (first time 
 	hack/envtest.sh build
 
 .PHONY: envtest-compat
-envtest-compat: envtest ## Build kube-apiserver and kubectl at the oldest supported minor (first time ~12 min).
+envtest-compat: envtest ## Build kube-apiserver and kubectl at the oldest supported minor (first time ~10 min).
 	hack/envtest.sh build compat
 
 .PHONY: test-compat

@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -62,11 +63,27 @@ type PaaSDiagnosisReconciler struct {
 	// included, for the lateness metric: the jitter spreads evaluations on purpose and
 	// is not lateness.
 	scheduled sync.Map
+	// started remembers when each diagnosis' last evaluation started in this process:
+	// none starts sooner than v1alpha1.MinInterval after it, whatever triggered the
+	// reconcile (a new generation, an error's retry with backoff, a resync).
+	started sync.Map
+	// validated remembers the verdict of the spec's validation per diagnosis, for one
+	// uid and generation (a validation reads the object once, uncached).
+	validated sync.Map
+}
+
+// specVerdict is the validation of one generation of a diagnosis' spec.
+type specVerdict struct {
+	uid        types.UID
+	generation int64
+	message    string
 }
 
 // Diagnoses are read from the informer's cache (list, watch) and their status written
 // with one merge patch; the integration suite proves these are all the manager uses.
-// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses,verbs=list;watch
+// Each new generation is also read once, uncached, as the API server stored it, to be
+// validated as sent (a typed object drops empty lists and re-spells durations).
+// +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=diagnosis.paasdiag.io,resources=paasdiagnoses/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=paasdiag-system,resources=leases,verbs=get;create;update
@@ -84,6 +101,8 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 			}
 			r.Metrics.Forget(req.NamespacedName)
 			r.scheduled.Delete(req.NamespacedName)
+			r.started.Delete(req.NamespacedName)
+			r.validated.Delete(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -167,10 +186,17 @@ func refusal(err error) string {
 // d.Status. It returns when to look again (zero: only on a spec change).
 func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan) (time.Time, error) {
 	log := ctrl.LoggerFrom(ctx)
-	if msg := r.invalidSpec(ctx, d); msg != "" {
+	msg, err := r.invalidSpec(ctx, d)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if msg != "" {
 		// Nothing is read and nothing is scheduled: only a new generation can fix it.
 		log.Info("Diagnosis spec is invalid; not evaluated", "message", msg)
-		setInvalidSpec(d, plan.Checks, msg, metav1.NewTime(r.now()).Rfc3339Copy())
+		setInvalidSpec(d, plan.Checks, msg)
+		if r.Databases != nil {
+			r.Databases.Forget(types.NamespacedName{Namespace: d.Namespace, Name: d.Name})
+		}
 		return time.Time{}, nil
 	}
 	if d.Spec.Suspend {
@@ -183,6 +209,11 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	if !r.due(d, now) {
 		return d.Status.LastEvaluationTime.Add(interval + r.jitter(interval)), nil
 	}
+	if earliest := r.earliestStart(d); now.Before(earliest) {
+		log.V(1).Info("Diagnosis evaluated less than the minimum interval ago; waiting", "until", earliest)
+		return earliest, nil
+	}
+	r.started.Store(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, now)
 	lateness, scheduled := r.observeLateness(d, now)
 
 	secrets, stalls, err := resolveSecrets(ctx, r.APIReader, d.Namespace, plan.Checks, destinationsOf(&d.Spec))
@@ -305,22 +336,55 @@ func scheduleInterval(d *v1alpha1.PaaSDiagnosis) time.Duration {
 	return max(d.Spec.Interval.Duration, v1alpha1.MinInterval)
 }
 
+// earliestStart is the earliest time d may start an evaluation: v1alpha1.MinInterval
+// after the last one this process started or, after a restart, after lastEvaluationTime
+// (written to the second, so one second later is when it may have started).
+func (r *PaaSDiagnosisReconciler) earliestStart(d *v1alpha1.PaaSDiagnosis) time.Time {
+	if at, ok := r.started.Load(types.NamespacedName{Namespace: d.Namespace, Name: d.Name}); ok {
+		return at.(time.Time).Add(v1alpha1.MinInterval)
+	}
+	if last := d.Status.LastEvaluationTime; last != nil {
+		return last.Add(time.Second + v1alpha1.MinInterval)
+	}
+	return time.Time{}
+}
+
 // invalidSpec re-checks d's spec against the CRD's schema and CEL rules, as the API
 // server would have (it may not have: CEL rules need 1.25), and says what is wrong, or
-// "" for a valid spec.
-func (r *PaaSDiagnosisReconciler) invalidSpec(ctx context.Context, d *v1alpha1.PaaSDiagnosis) string {
+// "" for a valid spec. The object is validated as the API server stored it, read once
+// per generation: the typed one drops empty lists (`clusters: []`, which CEL's has()
+// sees) and re-spells durations (0.5ms becomes 500µs, which the pattern refuses). An
+// error means the stored object could not be read; the caller retries.
+func (r *PaaSDiagnosisReconciler) invalidSpec(ctx context.Context, d *v1alpha1.PaaSDiagnosis) (string, error) {
+	key := types.NamespacedName{Namespace: d.Namespace, Name: d.Name}
+	if v, ok := r.validated.Load(key); ok {
+		if sv := v.(specVerdict); sv.uid == d.UID && sv.generation == d.Generation {
+			return sv.message, nil
+		}
+	}
 	v := r.Validator
 	if v == nil {
 		var err error
 		if v, err = specvalidation.Default(); err != nil {
-			return "paasdiag cannot read its own CRD to check the spec: " + err.Error()
+			return "paasdiag cannot read its own CRD to check the spec: " + err.Error(), nil
 		}
 	}
-	errs := v.Validate(ctx, d)
-	if len(errs) == 0 {
-		return ""
+	stored := &unstructured.Unstructured{}
+	stored.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("PaaSDiagnosis"))
+	if err := r.APIReader.Get(ctx, key, stored); err != nil {
+		return "", fmt.Errorf("reading the diagnosis to validate its spec: %w", err)
 	}
-	return "the spec breaks the CRD's rules (paasdiag enforces them whether or not the API server did): " + specvalidation.Message(errs)
+	if stored.GetUID() != d.UID || stored.GetGeneration() != d.Generation {
+		// The cache is behind or ahead of the API server; the event of the newer one
+		// brings another reconcile.
+		return "", fmt.Errorf("the diagnosis changed while being validated (generation %d, stored %d)", d.Generation, stored.GetGeneration())
+	}
+	message := ""
+	if errs := v.ValidateUnstructured(ctx, stored.Object); len(errs) > 0 {
+		message = "the spec breaks the CRD's rules (paasdiag enforces them whether or not the API server did): " + specvalidation.Message(errs)
+	}
+	r.validated.Store(key, specVerdict{uid: d.UID, generation: d.Generation, message: message})
+	return message, nil
 }
 
 // jitter spreads evaluations of diagnoses created together by up to 1% of the interval.

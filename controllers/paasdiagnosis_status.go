@@ -79,14 +79,19 @@ func setInitialConditions(d *v1alpha1.PaaSDiagnosis, enabled []check.Checker) {
 
 // setInvalidSpec records that d's spec breaks the CRD's rules: no check ran, every
 // configured check is Unknown with reason InvalidSpec, Stalled=True and Ready=False
-// carry the message.
-func setInvalidSpec(d *v1alpha1.PaaSDiagnosis, planned []check.Planned, message string, now metav1.Time) {
-	outcomes := make([]check.Outcome, 0, len(planned))
+// carry the message. The verdict of the previous spec (codes, findings, details) is
+// dropped: it is not this spec's. lastEvaluationTime keeps when checks last ran.
+func setInvalidSpec(d *v1alpha1.PaaSDiagnosis, planned []check.Planned, message string) {
 	for _, c := range planned {
-		outcomes = append(outcomes, check.Outcome{Checker: c.Checker, Result: check.Result{
-			Status: check.Unknown, Reason: v1alpha1.ReasonInvalidSpec, Message: "not evaluated: the spec is invalid (see Stalled)"}})
+		set(d, c.Checker.Condition(), metav1.ConditionUnknown, v1alpha1.ReasonInvalidSpec, "not evaluated: the spec is invalid (see Stalled)")
 	}
-	setEvaluated(d, outcomes, &stallError{reason: v1alpha1.ReasonInvalidSpec, message: message}, now)
+	set(d, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonInvalidSpec, message)
+	set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonInvalidSpec, message)
+	d.Status.ObservedGeneration = d.Generation
+	d.Status.Codes, d.Status.CodeSummary, d.Status.Findings = nil, "", nil
+	d.Status.Clusters, d.Status.Pools, d.Status.Platform = nil, nil, nil
+	d.Status.FindingsOmitted, d.Status.ClustersOmitted, d.Status.PoolsOmitted, d.Status.Reduced = 0, 0, 0, ""
+	d.Status.Summary = &v1alpha1.StatusSummary{}
 }
 
 // setEvaluated folds the outcomes of one evaluation into status: one condition per

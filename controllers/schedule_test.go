@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/checks"
@@ -168,27 +170,35 @@ func TestResolveSecrets(t *testing.T) {
 	}
 }
 
-// countingReader fails nothing but counts: an invalid spec must not read a Secret.
+// countingReader counts the Secrets read through it: an invalid spec must read none.
 type countingReader struct {
 	client.Reader
 	reads int
 }
 
 func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	c.reads++
+	if _, ok := obj.(*corev1.Secret); ok {
+		c.reads++
+	}
 	return c.Reader.Get(ctx, key, obj, opts...)
 }
 
-// The spec an API server without CEL rules lets through (interval 1s, timeout 1m, an
-// http:// URL) is refused by the controller: Stalled/InvalidSpec with the CEL rules'
-// messages, no Secret read, nothing scheduled.
-func TestInvalidSpecIsNotEvaluated(t *testing.T) {
+func testScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return scheme
+}
+
+// The spec an API server without CEL rules lets through (interval 1s, timeout 1m, an
+// http:// URL) is refused by the controller: Stalled/InvalidSpec with the CEL rules'
+// messages, no Secret read, nothing scheduled.
+func TestInvalidSpecIsNotEvaluated(t *testing.T) {
+	scheme := testScheme(t)
 	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "too-often", Generation: 1},
 		Spec: v1alpha1.PaaSDiagnosisSpec{
 			Interval: metav1.Duration{Duration: time.Second}, Timeout: metav1.Duration{Duration: time.Minute},
@@ -241,5 +251,64 @@ func TestScheduleIntervalFloor(t *testing.T) {
 	}
 	if (&PaaSDiagnosisReconciler{}).due(d, now) {
 		t.Error("a diagnosis with interval 1s evaluated 2s ago is due")
+	}
+}
+
+// No evaluation starts within MinInterval of the last one, whatever triggers the
+// reconcile: an error's retry (here, a status write the API server failed) or a new
+// generation.
+func TestNoEvaluationWithinMinInterval(t *testing.T) {
+	scheme := testScheme(t)
+	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "d", Generation: 1},
+		Spec: v1alpha1.PaaSDiagnosisSpec{
+			Interval: metav1.Duration{Duration: time.Minute}, Timeout: metav1.Duration{Duration: time.Second},
+			PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "db", Key: "dsn"}},
+			InstancePools:    &v1alpha1.InstancePoolsCheck{MinAvailable: 1},
+		}}
+	failWrites := true
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(d).WithStatusSubresource(d).
+		WithInterceptorFuncs(interceptor.Funcs{SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			if failWrites {
+				return apierrors.NewServiceUnavailable("etcd is away")
+			}
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		}}).Build()
+	reader := &countingReader{Reader: c}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	r := &PaaSDiagnosisReconciler{Client: c, APIReader: reader, Build: checks.Build(checks.Dependencies{}), Now: func() time.Time { return now }}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)}
+	if _, err := r.Reconcile(context.Background(), req); err == nil {
+		t.Fatal("the failed status write was not returned")
+	}
+	if reader.reads != 1 {
+		t.Fatalf("the first evaluation read %d Secret(s), want 1 (the DSN)", reader.reads)
+	}
+	// The retry with backoff, 5 ms later (the API server is back): nothing is read,
+	// the next look is at the floor.
+	failWrites = false
+	now = now.Add(5 * time.Millisecond)
+	res, err := r.Reconcile(context.Background(), req)
+	if err != nil || reader.reads != 1 {
+		t.Fatalf("the retry read again (%d reads, err %v)", reader.reads, err)
+	}
+	if want := 10*time.Second - 5*time.Millisecond; res.RequeueAfter != want {
+		t.Errorf("the retry requeues after %s, want %s", res.RequeueAfter, want)
+	}
+	// A new generation 2 s later waits too.
+	var cur v1alpha1.PaaSDiagnosis
+	if err := c.Get(context.Background(), req.NamespacedName, &cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.Timeout = metav1.Duration{Duration: 2 * time.Second}
+	if err := c.Update(context.Background(), &cur); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Second)
+	if _, err := r.Reconcile(context.Background(), req); err != nil || reader.reads != 1 {
+		t.Fatalf("a new generation within the minimum interval was evaluated (%d reads, err %v)", reader.reads, err)
+	}
+	now = now.Add(8 * time.Second)
+	if _, err := r.Reconcile(context.Background(), req); err != nil || reader.reads != 2 {
+		t.Fatalf("at the minimum interval: %d reads (want 2), err %v", reader.reads, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/paasdiag/paasdiag/internal/check"
@@ -42,7 +43,15 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the CRD embedded in the binary: %w", err)
 	}
-	logSupport(clientset.Discovery())
+	// Discovery bounded: a control plane that does not answer delays the start by 10 s
+	// at most, not by client-go's default per request.
+	probeCfg := rest.CopyConfig(mgr.GetConfig())
+	probeCfg.Timeout = 10 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(probeCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a discovery client: %w", err)
+	}
+	logSupport(dc)
 	if opts.Databases == nil {
 		opts.Databases = platformdb.NewPools()
 	}

@@ -21,9 +21,10 @@
 # ($PAASDIAG_CACHE, default ~/.cache/paasdiag) so that a fresh clone on the same
 # machine does not rebuild.
 #
-# With internet access the quick way works too: set KUBEBUILDER_ASSETS (current) or
-# KUBEBUILDER_ASSETS_COMPAT (compat) to a directory holding kube-apiserver, etcd and
-# kubectl, such as `setup-envtest use 1.33.x -p path` prints, and nothing is built.
+# With internet access the quick way works too: set KUBEBUILDER_ASSETS to a directory
+# holding kube-apiserver, etcd and kubectl, such as `setup-envtest use 1.37.x -p path`
+# prints, and nothing is built (KUBEBUILDER_ASSETS_COMPAT likewise for compat; the
+# compatibility test insists on the pinned version). CI unsets both.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +54,8 @@ minor=$(echo "$kube" | cut -d. -f2)
 given=KUBEBUILDER_ASSETS
 [ "$line" = compat ] && given=KUBEBUILDER_ASSETS_COMPAT
 if [ -n "${!given:-}" ]; then
-	dir=${!given}
+	dir=$(realpath -m "${!given}")
+	echo "envtest: using $given=$dir as given, not the pinned $kube build" >&2
 fi
 # Stamp the version, as the release build does, so /version reports it (before 1.22
 # the API server reads client-go's copy of the version variables).

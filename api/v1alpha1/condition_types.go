@@ -66,7 +66,9 @@ const (
 	// ReasonSecretNotMarked: a referenced Secret lacks the label SecretLabel=true that
 	// marks it for paasdiag; it is not used (docs/security.md).
 	ReasonSecretNotMarked = "SecretNotMarked"
-	// ReasonInvalidSpec: the spec passed the CRD's validation but cannot be evaluated.
+	// ReasonInvalidSpec: the spec breaks a rule of the CRD (which API servers before
+	// 1.25 do not enforce: paasdiag does), or a part of it cannot be evaluated (a
+	// worker-log pattern that does not compile). Nothing of it is evaluated.
 	ReasonInvalidSpec = "InvalidSpec"
 )
 

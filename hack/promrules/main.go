@@ -83,7 +83,7 @@ func main() {
 			Labels: map[string]string{"severity": "warning"},
 			Annotations: map[string]string{
 				"summary":     "A PaaSDiagnosis has not been evaluated for over 10 minutes",
-				"description": "PaaSDiagnosis {{ $labels.namespace }}/{{ $labels.name }} was last evaluated {{ $value | humanizeDuration }} ago: it is suspended, or the controller is stuck. Its verdict is out of date.",
+				"description": "PaaSDiagnosis {{ $labels.namespace }}/{{ $labels.name }} was last evaluated {{ $value | humanizeDuration }} ago: it is suspended, its spec is invalid (Stalled, InvalidSpec), or the controller is stuck. Its verdict is out of date.",
 			},
 		},
 		rule{

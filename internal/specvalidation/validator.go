@@ -72,20 +72,11 @@ func FromCRD(crdYAML []byte, version string) (*Validator, error) {
 	return &Validator{schema: schema, structural: structural, rules: cel.NewValidator(structural, true, celconfig.PerCallLimit)}, nil
 }
 
-// Validate returns what the API server would refuse in d's spec when creating it: the
-// schema's bounds, list-type invariants and CEL rules, in the API server's order and
-// words. Status is not validated (paasdiag writes it, bounded).
-func (v *Validator) Validate(ctx context.Context, d *v1alpha1.PaaSDiagnosis) field.ErrorList {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
-	if err != nil {
-		return field.ErrorList{field.InternalError(field.NewPath("spec"), err)}
-	}
-	obj["apiVersion"], obj["kind"] = v1alpha1.GroupVersion.String(), "PaaSDiagnosis"
-	return v.ValidateUnstructured(ctx, obj)
-}
-
-// ValidateUnstructured is Validate for an object as unstructured content (it may break
-// rules a typed object cannot express, such as a missing required field).
+// ValidateUnstructured returns what the API server would refuse in obj (a diagnosis as
+// the API server stores it) when creating it: the schema's bounds, list-type
+// invariants and CEL rules, in the API server's order and words. Status is not
+// validated (paasdiag writes it, bounded). Validate the object as stored, not a typed
+// copy: a typed copy drops empty lists and re-spells durations.
 func (v *Validator) ValidateUnstructured(ctx context.Context, obj map[string]any) field.ErrorList {
 	obj = runtime.DeepCopyJSON(obj)
 	delete(obj, "status")

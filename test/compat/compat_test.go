@@ -146,6 +146,16 @@ func countingListener(t *testing.T) (string, *atomic.Int32) {
 	return l.Addr().String(), &n
 }
 
+// minorOf is the minor of a version such as v1.20.15.
+func minorOf(t *testing.T, version string) int {
+	t.Helper()
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(version, "v%d.%d.%d", &major, &minor, &patch); err != nil {
+		t.Fatalf("version %q: %v", version, err)
+	}
+	return minor
+}
+
 func TestOldestControlPlane(t *testing.T) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	kubectlBin := filepath.Join(assets, "kubectl")
@@ -190,9 +200,15 @@ func TestOldestControlPlane(t *testing.T) {
 	// 1. Install config/default with kubectl of this minor. Its kustomize (v2.0.3 in
 	// kubectl 1.20) cannot read config/default, so it is rendered by the current kubectl
 	// and applied by this one, as docs/compatibility.md tells users to.
-	if out, err := exec.Command(kubectlBin, "kustomize", filepath.Join(root, "config", "default")).CombinedOutput(); err != nil {
-		t.Logf("kubectl %s kustomize config/default fails, as docs/compatibility.md says: %s", want, bytes.TrimSpace(out))
+	minor := minorOf(t, want)
+	if out, err := exec.Command(kubectlBin, "version", "--client", "-o", "json").Output(); err != nil || !strings.Contains(string(out), `"gitVersion": "`+want+`"`) {
+		t.Fatalf("kubectl beside the control plane is not %s: %v\n%s", want, err, out)
 	}
+	out, err := exec.Command(kubectlBin, "kustomize", filepath.Join(root, "config", "default")).CombinedOutput()
+	if minor <= 20 && err == nil {
+		t.Errorf("kubectl %s's kustomize read config/default, which docs/compatibility.md says it cannot", want)
+	}
+	t.Logf("kubectl %s kustomize config/default: err %v: %.200s", want, err, bytes.TrimSpace(out))
 	current := os.Getenv("KUBECTL_CURRENT")
 	if current == "" {
 		t.Fatal("KUBECTL_CURRENT (a kubectl that renders config/default) is not set: run make test-compat")
@@ -209,10 +225,11 @@ func TestOldestControlPlane(t *testing.T) {
 	// client-side validation refuses the CRD (server-side apply too, in kubectl 1.20):
 	// applied without it, the API server drops the field it does not know, and paasdiag
 	// enforces the rules itself.
-	if out, err := exec.Command(kubectlBin, "--kubeconfig", r.kubeconfig, "apply", "--dry-run=client", "-f", manifest).CombinedOutput(); err != nil {
-		t.Logf("kubectl %s apply -f (client-side validation) refuses the CRD, as docs/compatibility.md says: %.300s", want, out)
+	out, err = exec.Command(kubectlBin, "--kubeconfig", r.kubeconfig, "apply", "--dry-run=client", "-f", manifest).CombinedOutput()
+	if minor < 23 && (err == nil || !strings.Contains(string(out), `unknown field "x-kubernetes-validations"`)) {
+		t.Errorf("kubectl's client-side validation accepted the CRD on %s, which docs/compatibility.md says it refuses: %v %.300s", want, err, out)
 	}
-	out := r.run("apply", "--validate=false", "-f", manifest)
+	out = []byte(r.run("apply", "--validate=false", "-f", manifest))
 	t.Logf("kubectl %s apply --validate=false -f (config/default rendered):\n%s", want, out)
 	r.run("wait", "--for", "condition=Established", "crd/paasdiagnoses.diagnosis.paasdiag.io", "--timeout", "60s")
 	r.run("create", "namespace", namespace)
@@ -222,6 +239,9 @@ func TestOldestControlPlane(t *testing.T) {
 	schema := r.run("get", "crd", "paasdiagnoses.diagnosis.paasdiag.io", "-o", "jsonpath={.spec.versions[*].schema}")
 	celKept := strings.Contains(schema, "x-kubernetes-validations")
 	t.Logf("the stored CRD keeps x-kubernetes-validations: %v", celKept)
+	if celKept != (minor >= 25) {
+		t.Errorf("kube-apiserver %s kept the CRD's CEL rules: %v; docs/compatibility.md says they are kept from 1.25", want, celKept)
+	}
 
 	// 2. The platform's database (release 1.6 layout, the line of these clusters' era)
 	// with one empty plan, and an app cluster of the same minor.
@@ -442,6 +462,9 @@ func TestOldestControlPlane(t *testing.T) {
 			switch {
 			case err != nil && apierrors.IsInvalid(err):
 				byServer = append(byServer, s.Rule)
+				if !strings.Contains(err.Error(), s.Field) {
+					t.Errorf("%s: refused, but not at %s: %v", s.Rule, s.Field, err)
+				}
 				if cel && celKept {
 					continue
 				}

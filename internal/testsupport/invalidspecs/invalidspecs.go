@@ -14,8 +14,8 @@ import (
 
 // Sample breaks one rule of the CRD.
 type Sample struct {
-	// Rule names the rule as Rules lists it: "<schema path> <keyword>", with the CEL
-	// rule's message or the required property after the keyword.
+	// Rule names the rule: "<schema path> <keyword>" ("(root)" for the object's own),
+	// with the CEL rule's message or the required property after the keyword.
 	Rule string
 	// Mutate changes a Valid() object (spec and all) so that it breaks Rule.
 	Mutate func(obj map[string]any)
@@ -169,6 +169,8 @@ func durationSamples(parent, key string) []Sample {
 // All returns one sample per rule of the CRD's spec.
 func All() []Sample {
 	samples := []Sample{
+		{Rule: "(root) required spec", Mutate: func(obj map[string]any) { delete(obj, "spec") }, Field: "spec", Type: field.ErrorTypeRequired},
+
 		// The spec's own CEL rules.
 		{Rule: "spec x-kubernetes-validations configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs or instancePools",
 			Mutate: drop("spec", "clusters", "discoverClusters", "initialClusterState", "workerLogs", "instancePools"),
