@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -97,7 +98,7 @@ func (p *Pools) Open(diagnosis types.NamespacedName, database, dsn string, timeo
 	if err != nil {
 		return nil, &Error{Reason: v1alpha1.ReasonInvalidDSN, Message: "the DSN is not usable: " + scrub(err.Error(), dsn, cfg.Passwd)}
 	}
-	db := sql.OpenDB(connector)
+	db := sql.OpenDB(readOnlySessions{connector})
 	// A diagnosis runs a handful of queries per interval: keep one connection warm and
 	// never more than two.
 	db.SetMaxOpenConns(2)
@@ -106,6 +107,69 @@ func (p *Pools) Open(diagnosis types.NamespacedName, database, dsn string, timeo
 	pl := &pool{dsnHash: hash, timeout: timeout, db: db, target: target(cfg)}
 	p.pools[key] = pl
 	return &DB{db: db, target: pl.target}, nil
+}
+
+// readOnlySessions makes every new connection read-only at the session level before
+// the pool hands it out, and checks that the server agreed: the DSN may be the
+// platform's own, writable, user (settingsFrom), and every transaction paasdiag opens
+// is read-only too (ReadOnly). A write is then refused by the server, in a transaction
+// or not (ERROR 1792).
+type readOnlySessions struct{ driver.Connector }
+
+// Connect implements driver.Connector.
+func (c readOnlySessions) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := makeReadOnly(ctx, conn); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func makeReadOnly(ctx context.Context, conn driver.Conn) error {
+	execer, eok := conn.(driver.ExecerContext)
+	queryer, qok := conn.(driver.QueryerContext)
+	if !eok || !qok {
+		return errors.New("the MySQL driver's connection cannot run statements")
+	}
+	if _, err := execer.ExecContext(ctx, "SET SESSION TRANSACTION READ ONLY", nil); err != nil {
+		return fmt.Errorf("making the session read-only: %w", err)
+	}
+	// transaction_read_only on MySQL 5.7.20+ and MariaDB 11.1+, tx_read_only before.
+	var ro string
+	var err error
+	for _, variable := range []string{"@@SESSION.transaction_read_only", "@@SESSION.tx_read_only"} {
+		if ro, err = queryOne(ctx, queryer, "SELECT "+variable); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("checking that the session is read-only: %w", err)
+	}
+	if ro != "1" {
+		return fmt.Errorf("the server did not make the session read-only (transaction_read_only = %s)", ro)
+	}
+	return nil
+}
+
+// queryOne returns the first column of the first row of query, as text.
+func queryOne(ctx context.Context, queryer driver.QueryerContext, query string) (string, error) {
+	rows, err := queryer.QueryContext(ctx, query, nil)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = rows.Close() }()
+	values := make([]driver.Value, len(rows.Columns()))
+	if err := rows.Next(values); err != nil || len(values) == 0 {
+		return "", fmt.Errorf("no row from %s: %v", query, err)
+	}
+	if b, ok := values[0].([]byte); ok {
+		return string(b), nil
+	}
+	return fmt.Sprint(values[0]), nil
 }
 
 // Forget closes every pool of the diagnosis.

@@ -439,3 +439,53 @@ func TestCLU28_AllocationOnEachLine(t *testing.T) {
 		})
 	}
 }
+
+// paasdiag's pool refuses writes even through a writable user (the platform's own, as
+// settingsFrom finds it): every session is read-only, so an INSERT fails outside a
+// transaction, in a transaction paasdiag did not mark read-only, and in ReadOnly.
+func TestWritesAreRefusedThroughAWritableUser(t *testing.T) {
+	startServer(t)
+	// The admin user may write anything (the test server's administrator).
+	admin, err := server.Admin("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("DROP DATABASE IF EXISTS writable; CREATE DATABASE writable; CREATE TABLE writable.t (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	pools := NewPools()
+	defer pools.Forget(diag)
+	db, err := pools.Open(diag, "default", server.DSN("admin", "admin", "writable"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var readOnly string
+	if err := db.db.QueryRowContext(ctx, "SELECT @@SESSION.tx_read_only").Scan(&readOnly); err != nil || readOnly != "1" {
+		t.Fatalf("the session is not read-only: %q, %v", readOnly, err)
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "READ ONLY") {
+			t.Errorf("%s: the INSERT was not refused as a read-only write: %v", what, err)
+		}
+	}
+	_, err = db.db.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+	refused("outside a transaction", err)
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO t VALUES (2)")
+	refused("in a plain transaction", err)
+	_ = tx.Rollback()
+	refused("in ReadOnly", db.ReadOnly(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (3)")
+		return err
+	}))
+	var n int
+	if err := admin.QueryRow("SELECT COUNT(*) FROM writable.t").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d row(s) written through paasdiag's pool (%v)", n, err)
+	}
+}
