@@ -252,6 +252,16 @@ func (d *Decrypter) Decrypt(stored string) (string, error) {
 	return stored, nil
 }
 
+// DecryptFernetToken verifies and decrypts a bare Fernet token, as blue-krill's
+// decrypt_string does for the platform's encrypted DATABASE_URL (always Fernet,
+// whatever BK_CRYPTO_TYPE says).
+func (d *Decrypter) DecryptFernetToken(token string) (string, error) {
+	if d == nil || !d.hasKey {
+		return "", errFernetKeyInvalid
+	}
+	return d.decryptFernet(token)
+}
+
 // decryptFernet verifies and decrypts a Fernet token (without the prefix).
 // It is implemented on the standard library rather than on a Fernet package
 // so that the "no TTL" rule is explicit, and so that tokens that are

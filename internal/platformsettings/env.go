@@ -1,0 +1,269 @@
+// Package platformsettings reads the bkpaas3 platform's own settings from its apiserver
+// Deployment (spec.settingsFrom): the container's environment resolved as the kubelet
+// resolves it, then turned into settings as the platform's Dynaconf does, then into the
+// databases, key and cipher as the platform's settings module does
+// (docs/conformance.md, rows SET*). Values never leave this package except as inputs
+// to the checks; what status may say is where each one came from.
+package platformsettings
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Var is one environment variable of the container, resolved.
+type Var struct {
+	// Value is the variable's value, when Known.
+	Value string
+	// Known is false when the value depends on the running pod (fieldRef,
+	// resourceFieldRef), which paasdiag does not see.
+	Known bool
+	// Source says where it came from, without the value: "env X (literal)", "env X
+	// from Secret s key k", "envFrom ConfigMap c".
+	Source string
+}
+
+// Env is a container's environment as the kubelet would give it, and the objects it was
+// read from.
+type Env struct {
+	// Deployment and Container name where it was read.
+	Deployment, Container string
+	// Vars by name.
+	Vars map[string]Var
+	// Sources are the ConfigMaps and Secrets read, with when each last changed.
+	Sources []Source
+	// Selector is the Deployment's pod selector.
+	Selector *metav1.LabelSelector
+}
+
+// Source is a ConfigMap or Secret the environment was read from.
+type Source struct {
+	Kind, Name string
+	// Changed is the latest time a manager wrote it (its managedFields), or its
+	// creation.
+	Changed time.Time
+}
+
+// Problem is an input the platform's pod would not start with, or that paasdiag
+// cannot read: it names the object, never a value.
+type Problem struct{ Message string }
+
+func (p *Problem) Error() string { return p.Message }
+
+// ReadEnv reads the Deployment's container (the named one, or the first) and resolves
+// its environment: envFrom in order (later sources win, prefix prepended, keys that are
+// not variable names skipped), then env in order, $(VAR) expanded against what is
+// defined before it ($$ escapes), valueFrom read from Secrets and ConfigMaps. A
+// missing Deployment, container, or non-optional source is a Problem naming it.
+func ReadEnv(ctx context.Context, reader client.Reader, namespace, deployment, container string) (*Env, error) {
+	var d appsv1.Deployment
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: deployment}, &d); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &Problem{fmt.Sprintf("settingsFrom: Deployment %q not found in namespace %q", deployment, namespace)}
+		}
+		return nil, fmt.Errorf("reading Deployment %q: %w", deployment, err)
+	}
+	containers := d.Spec.Template.Spec.Containers
+	var c *corev1.Container
+	for i := range containers {
+		if container == "" || containers[i].Name == container {
+			c = &containers[i]
+			break
+		}
+	}
+	if c == nil {
+		return nil, &Problem{fmt.Sprintf("settingsFrom: Deployment %q has no container %q", deployment, container)}
+	}
+	r := &envReader{ctx: ctx, reader: reader, namespace: namespace, seen: map[string]Source{},
+		env: &Env{Deployment: deployment, Container: c.Name, Vars: map[string]Var{}, Selector: d.Spec.Selector}}
+	for _, from := range c.EnvFrom {
+		if err := r.envFrom(from); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range c.Env {
+		if err := r.envVar(v); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range r.seen {
+		r.env.Sources = append(r.env.Sources, s)
+	}
+	sort.Slice(r.env.Sources, func(i, j int) bool {
+		return r.env.Sources[i].Kind+"/"+r.env.Sources[i].Name < r.env.Sources[j].Kind+"/"+r.env.Sources[j].Name
+	})
+	return r.env, nil
+}
+
+type envReader struct {
+	ctx       context.Context
+	reader    client.Reader
+	namespace string
+	env       *Env
+	seen      map[string]Source
+}
+
+// data returns the Secret's or ConfigMap's data, or nil when it does not exist.
+func (r *envReader) data(kind, name string) (map[string]string, error) {
+	var obj client.Object
+	switch kind {
+	case "Secret":
+		obj = &corev1.Secret{}
+	default:
+		obj = &corev1.ConfigMap{}
+	}
+	if err := r.reader.Get(r.ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s %q: %w", kind, name, err)
+	}
+	r.seen[kind+"/"+name] = Source{Kind: kind, Name: name, Changed: lastChange(obj)}
+	out := map[string]string{}
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		for k, v := range o.Data {
+			out[k] = string(v)
+		}
+	case *corev1.ConfigMap:
+		for k, v := range o.Data {
+			out[k] = v
+		}
+		for k, v := range o.BinaryData {
+			out[k] = string(v)
+		}
+	}
+	return out, nil
+}
+
+// lastChange is the latest write of obj that the API server recorded.
+func lastChange(obj client.Object) time.Time {
+	t := obj.GetCreationTimestamp().Time
+	for _, m := range obj.GetManagedFields() {
+		if m.Time != nil && m.Time.After(t) {
+			t = m.Time.Time
+		}
+	}
+	return t
+}
+
+func (r *envReader) envFrom(from corev1.EnvFromSource) error {
+	kind, name, optional := "ConfigMap", "", false
+	switch {
+	case from.ConfigMapRef != nil:
+		name, optional = from.ConfigMapRef.Name, from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional
+	case from.SecretRef != nil:
+		kind, name, optional = "Secret", from.SecretRef.Name, from.SecretRef.Optional != nil && *from.SecretRef.Optional
+	default:
+		return nil
+	}
+	data, err := r.data(kind, name)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		if optional {
+			return nil
+		}
+		return &Problem{fmt.Sprintf("settingsFrom: envFrom %s %q of Deployment %q not found (not optional: the platform's pods would not start)", kind, name, r.env.Deployment)}
+	}
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := from.Prefix + k
+		if len(validation.IsEnvVarName(v)) > 0 {
+			continue // the kubelet skips it too
+		}
+		r.env.Vars[v] = Var{Value: data[k], Known: true, Source: fmt.Sprintf("envFrom %s %s", kind, name)}
+	}
+	return nil
+}
+
+func (r *envReader) envVar(v corev1.EnvVar) error {
+	if v.ValueFrom == nil {
+		r.env.Vars[v.Name] = Var{Value: expand(v.Value, r.env.Vars), Known: true, Source: "env " + v.Name}
+		return nil
+	}
+	var kind, name, key string
+	optional := false
+	switch {
+	case v.ValueFrom.SecretKeyRef != nil:
+		ref := v.ValueFrom.SecretKeyRef
+		kind, name, key, optional = "Secret", ref.Name, ref.Key, ref.Optional != nil && *ref.Optional
+	case v.ValueFrom.ConfigMapKeyRef != nil:
+		ref := v.ValueFrom.ConfigMapKeyRef
+		kind, name, key, optional = "ConfigMap", ref.Name, ref.Key, ref.Optional != nil && *ref.Optional
+	default:
+		// fieldRef, resourceFieldRef, fileKeyRef: the running pod's, not the spec's.
+		r.env.Vars[v.Name] = Var{Known: false, Source: "env " + v.Name + " (from the running pod)"}
+		return nil
+	}
+	data, err := r.data(kind, name)
+	if err != nil {
+		return err
+	}
+	value, ok := data[key]
+	if !ok {
+		if optional {
+			return nil
+		}
+		what := "key " + key + " not found in"
+		if data == nil {
+			what = "not found:"
+		}
+		return &Problem{fmt.Sprintf("settingsFrom: env %s of Deployment %q: %s %s %q (not optional: the platform's pods would not start)", v.Name, r.env.Deployment, what, kind, name)}
+	}
+	r.env.Vars[v.Name] = Var{Value: value, Known: true, Source: fmt.Sprintf("env %s from %s %s key %s", v.Name, kind, name, key)}
+	return nil
+}
+
+// expand replaces $(VAR) with the value of a variable defined before, as the kubelet
+// does: $$ is a literal $, and a reference to an undefined (or unknown) variable is
+// left as written.
+func expand(s string, vars map[string]Var) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := vars[name]; ok && v.Known {
+				b.WriteString(v.Value)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
