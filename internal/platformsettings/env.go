@@ -18,7 +18,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -62,8 +61,8 @@ type Problem struct{ Message string }
 func (p *Problem) Error() string { return p.Message }
 
 // ReadEnv reads the Deployment's container (the named one, or the first) and resolves
-// its environment: envFrom in order (later sources win, prefix prepended, keys that are
-// not variable names skipped), then env in order, $(VAR) expanded against what is
+// its environment: envFrom in order (later sources win, prefix prepended), then env in
+// order, $(VAR) expanded against what is
 // defined before it ($$ escapes), valueFrom read from Secrets and ConfigMaps. A
 // missing Deployment, container, or non-optional source is a Problem naming it.
 func ReadEnv(ctx context.Context, reader client.Reader, namespace, deployment, container string) (*Env, error) {
@@ -184,10 +183,10 @@ func (r *envReader) envFrom(from corev1.EnvFromSource) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		// Every key, as today's kubelet (pkg/kubelet/kubelet_pods.go) passes them;
+		// kubelets before relaxed variable names skipped invalid ones, none of which
+		// can be a PAAS_ setting's name anyway.
 		v := from.Prefix + k
-		if len(validation.IsEnvVarName(v)) > 0 {
-			continue // the kubelet skips it too
-		}
 		r.env.Vars[v] = Var{Value: data[k], Known: true, Source: fmt.Sprintf("envFrom %s %s", kind, name)}
 	}
 	return nil
