@@ -24,7 +24,10 @@
 # With internet access the quick way works too: set KUBEBUILDER_ASSETS to a directory
 # holding kube-apiserver, etcd and kubectl, such as `setup-envtest use 1.37.x -p path`
 # prints, and nothing is built (KUBEBUILDER_ASSETS_COMPAT likewise for compat; the
-# compatibility test insists on the pinned version). CI unsets both.
+# compatibility test insists on the pinned version). With setup-envtest on PATH, the
+# current line uses its binaries of the pinned version when it can fetch them
+# (PAASDIAG_NO_SETUP_ENVTEST=1 turns that off). CI unsets both variables and turns
+# setup-envtest off: it tests the pinned build.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +59,15 @@ given=KUBEBUILDER_ASSETS
 if [ -n "${!given:-}" ]; then
 	dir=$(realpath -m "${!given}")
 	echo "envtest: using $given=$dir as given, not the pinned $kube build" >&2
+elif [ "$line" = current ] && [ -z "${PAASDIAG_NO_SETUP_ENVTEST:-}" ] && command -v setup-envtest >/dev/null 2>&1; then
+	# setup-envtest's binaries of the pinned version, when it has them installed
+	# (build downloads them first; offline, it falls back to building from modules).
+	if [ "${1:-}" = build ]; then
+		setup-envtest use "${kube#v}" -p path >/dev/null 2>&1 || true
+	fi
+	if fetched=$(setup-envtest use -i "${kube#v}" -p path 2>/dev/null) && [ -n "$fetched" ] && [ -x "$fetched/kube-apiserver" ]; then
+		dir=$fetched
+	fi
 fi
 # Stamp the version, as the release build does, so /version reports it (before 1.22
 # the API server reads client-go's copy of the version variables).
