@@ -24,11 +24,12 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object paths="./api/..."
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC, docs/api.md and the alert rules.
+manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC, docs/api.md, the alert rules and the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml api/v1alpha1/condition_types.go > docs/api.md
 	go run ./hack/promrules > config/prometheus/prometheusrule.yaml
+	go run ./hack/chartgen -config config -out charts/paasdiag
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -42,11 +43,14 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: lint
-lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy and staticcheck; fails on any finding.
+lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here and in test/helm) and staticcheck; fails on any finding.
 	go vet -tags integration,compat ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@cp go.mod go.sum $(LOCALBIN)/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/go.mod || ! cmp -s go.sum $(LOCALBIN)/go.sum; then \
 		cp $(LOCALBIN)/go.mod $(LOCALBIN)/go.sum . ; echo "go mod tidy would change go.mod or go.sum"; exit 1; fi
+	cd test/helm && go vet ./...
+	@mkdir -p $(LOCALBIN)/helm && cd test/helm && cp go.mod go.sum $(LOCALBIN)/helm/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/helm/go.mod || ! cmp -s go.sum $(LOCALBIN)/helm/go.sum; then \
+		cp $(LOCALBIN)/helm/go.mod $(LOCALBIN)/helm/go.sum . ; echo "go mod tidy would change test/helm/go.mod or go.sum"; exit 1; fi
 	$(STATICCHECK) -tags integration,compat ./...
 
 $(STATICCHECK):
@@ -77,9 +81,18 @@ mariadb: ## Install MariaDB from Debian's packages if it is missing (the tests s
 promtool: ## Install promtool (Debian's prometheus package) if it is missing, for the alert rule tests.
 	hack/promtool.sh
 
+# The Helm chart's tests are their own module (test/helm), so that Helm's dependencies
+# stay out of paasdiag's go.mod.
+HELM_TEST = cd test/helm && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
+
 .PHONY: test
-test: manifests generate fmt vet envtest mariadb promtool ## Run every test: unit, and integration (envtest + MariaDB, tag integration).
+test: manifests generate fmt vet envtest mariadb promtool ## Run every test: unit, integration (envtest + MariaDB, tag integration) and the Helm chart's.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -tags integration $(GO_TEST_FLAGS) ./...
+	$(HELM_TEST)
+
+.PHONY: test-helm
+test-helm: manifests envtest ## Lint, render and install charts/paasdiag with the Helm library on envtest (first build ~1 min).
+	$(HELM_TEST)
 
 .PHONY: demo
 demo: manifests envtest mariadb ## Show paasdiag at work on local control planes and MariaDB (about a minute once built).

@@ -1,0 +1,637 @@
+// Command chartgen writes the Helm chart charts/paasdiag from config/, so that the chart
+// installs what `kubectl apply -k` does and cannot drift from it (test/manifests checks
+// that the chart is what this writes; test/helm installs both and compares).
+//
+//	go run ./hack/chartgen [-config config] [-out charts/paasdiag]
+//
+// It follows the kustomizations: config/default (its namePrefix, and its resources
+// ../crd, ../rbac and ../manager), config/prometheus and config/admission. Each object
+// becomes a template of the same path under templates/, with kustomize's renames
+// (namePrefix on the names and on roleRef, subjects and serviceAccountName) and the
+// release namespace in place of kustomize's namespace, Helm's labels added to its own:
+//
+//   - the CRD is copied byte for byte to crds/ (Helm installs it before the templates
+//     and never upgrades or deletes it);
+//   - the Namespace is left out: Helm installs into the release namespace;
+//   - the Deployment keeps its pod and container securityContext, probes, ports and
+//     args, with replicas, image, resources, --leader-elect, --watch-namespace and
+//     scheduling taken from values.yaml, whose defaults are config/manager's;
+//   - config/prometheus is rendered only with serviceMonitor.enabled (the Service and
+//     the ServiceMonitor) and prometheusRule.enabled, config/admission only with
+//     admissionPolicy.enabled where the API server serves ValidatingAdmissionPolicy v1.
+//
+// Chart.yaml's appVersion and version are the manager image's tag without its v.
+// Everything under -out that it did not write is removed: the chart is all generated.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// kubeVersion is the oldest Kubernetes paasdiag supports (docs/compatibility.md; a test
+// checks that it is the minor make test-compat runs).
+const kubeVersion = ">= 1.20.0-0"
+
+// vapCapability gates config/admission: ValidatingAdmissionPolicy is GA (v1) from 1.30.
+const vapCapability = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy"
+
+// helmLabels are the labels the chart adds to every object's own (paasdiag.labels).
+var helmLabels = []string{"helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/instance", "app.kubernetes.io/version"}
+
+// conditions say which kinds are optional, and on what.
+var conditions = map[string]string{
+	"Service":                          ".Values.serviceMonitor.enabled",
+	"ServiceMonitor":                   ".Values.serviceMonitor.enabled",
+	"PrometheusRule":                   ".Values.prometheusRule.enabled",
+	"ValidatingAdmissionPolicy":        `and .Values.admissionPolicy.enabled (.Capabilities.APIVersions.Has "` + vapCapability + `")`,
+	"ValidatingAdmissionPolicyBinding": `and .Values.admissionPolicy.enabled (.Capabilities.APIVersions.Has "` + vapCapability + `")`,
+}
+
+// clusterScoped kinds get no namespace.
+var clusterScoped = map[string]bool{
+	"ClusterRole": true, "ClusterRoleBinding": true, "CustomResourceDefinition": true, "Namespace": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
+}
+
+func main() {
+	config := flag.String("config", "config", "the kustomize directory to read")
+	out := flag.String("out", filepath.Join("charts", "paasdiag"), "the chart directory to write")
+	flag.Parse()
+	files, err := Generate(*config)
+	if err == nil {
+		err = write(*out, files)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chartgen:", err)
+		os.Exit(1)
+	}
+}
+
+// object is one document of a config/ file, with where it came from.
+type object struct {
+	source string // config/rbac/role.yaml
+	prefix string // kustomize's namePrefix
+	raw    []byte // the file, for the CRD's copy
+	doc    map[string]any
+}
+
+func (o object) kind() string { return str(o.doc["kind"]) }
+
+func (o object) name() string { return str(mapOf(o.doc["metadata"])["name"]) }
+
+// Generate returns the chart's files (slash paths relative to the chart) from the
+// kustomize directory config.
+func Generate(config string) (map[string][]byte, error) {
+	var objects []object
+	for _, dir := range []string{"default", "prometheus", "admission"} {
+		objs, err := load(config, dir, "")
+		if err != nil {
+			return nil, err
+		}
+		objects = append(objects, objs...)
+	}
+	files := map[string][]byte{}
+	templates := map[string][]string{} // template path: its documents
+	var order []string
+	var manager map[string]any
+	for _, o := range objects {
+		rel := strings.TrimPrefix(o.source, "config/")
+		switch o.kind() {
+		case "CustomResourceDefinition":
+			if bytes.Count(o.raw, []byte("\nkind: ")) != 1 {
+				return nil, fmt.Errorf("%s: the CRD must be alone in its file, to be copied to crds/", o.source)
+			}
+			files["crds/"+path.Base(rel)] = o.raw
+			continue
+		case "Namespace":
+			continue // the release namespace
+		case "Deployment":
+			if manager != nil {
+				return nil, fmt.Errorf("%s: a second Deployment", o.source)
+			}
+			manager = o.doc
+		}
+		text, err := render(o, objects)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s %s: %w", o.source, o.kind(), o.name(), err)
+		}
+		dest := "templates/" + rel
+		if _, ok := templates[dest]; !ok {
+			order = append(order, dest)
+		}
+		templates[dest] = append(templates[dest], text)
+	}
+	if manager == nil {
+		return nil, fmt.Errorf("no Deployment in %s/default", config)
+	}
+	for _, dest := range order {
+		src := "config/" + strings.TrimPrefix(dest, "templates/")
+		files[dest] = []byte(header(src) + strings.Join(templates[dest], "---\n"))
+	}
+	chart, values, schema, err := chartFiles(manager)
+	if err != nil {
+		return nil, err
+	}
+	files["Chart.yaml"] = chart
+	files["values.yaml"] = values
+	files["values.schema.json"] = schema
+	files["templates/_helpers.tpl"] = []byte(helpers)
+	files["templates/NOTES.txt"] = []byte(notes)
+	return files, nil
+}
+
+func header(src string) string {
+	return "# Generated by hack/chartgen from " + src + "; do not edit.\n"
+}
+
+// kustomization is the part of kustomization.yaml chartgen knows; any other field is
+// refused, so that the chart cannot silently differ from what kustomize builds.
+type kustomization struct {
+	Namespace  string   `json:"namespace"`
+	NamePrefix string   `json:"namePrefix"`
+	Resources  []string `json:"resources"`
+}
+
+// load reads the objects of the kustomization in config/dir, recursively.
+func load(config, dir, prefix string) ([]object, error) {
+	file := filepath.Join(config, filepath.FromSlash(dir), "kustomization.yaml")
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var k kustomization
+	if err := yaml.UnmarshalStrict(raw, &k); err != nil {
+		return nil, fmt.Errorf("%s: %w (chartgen knows namespace, namePrefix and resources)", file, err)
+	}
+	prefix = k.NamePrefix + prefix // an outer prefix goes in front
+	var objects []object
+	for _, res := range k.Resources {
+		rel := path.Clean(path.Join(dir, res))
+		if strings.HasPrefix(rel, "../") {
+			return nil, fmt.Errorf("%s: %s is outside %s", file, res, config)
+		}
+		full := filepath.Join(config, filepath.FromSlash(rel))
+		info, err := os.Stat(full)
+		if err != nil {
+			return nil, err
+		}
+		if info.IsDir() {
+			objs, err := load(config, rel, prefix)
+			if err != nil {
+				return nil, err
+			}
+			objects = append(objects, objs...)
+			continue
+		}
+		raw, err := os.ReadFile(full)
+		if err != nil {
+			return nil, err
+		}
+		for _, part := range regexp.MustCompile(`(?m)^---[ \t]*$`).Split(string(raw), -1) {
+			var doc map[string]any
+			if err := yaml.Unmarshal([]byte(part), &doc); err != nil {
+				return nil, fmt.Errorf("%s: %w", full, err)
+			}
+			if doc == nil {
+				continue // comments only
+			}
+			if strings.Contains(part, "CHARTGEN_") {
+				return nil, fmt.Errorf("%s contains CHARTGEN_, chartgen's placeholder", full)
+			}
+			objects = append(objects, object{source: "config/" + rel, prefix: prefix, raw: raw, doc: doc})
+		}
+	}
+	return objects, nil
+}
+
+// render writes one object as a template.
+func render(o object, all []object) (string, error) {
+	kind := o.kind()
+	meta := mapOf(o.doc["metadata"])
+	for key := range meta {
+		if key != "name" && key != "namespace" && key != "labels" && key != "annotations" {
+			return "", fmt.Errorf("metadata.%s is not carried over", key)
+		}
+	}
+	// The references kustomize renames along with the names (its nameReference).
+	ref := func(kind, name string) (string, error) {
+		for _, other := range all {
+			if other.kind() == kind && other.name() == name {
+				return other.prefix + name, nil
+			}
+		}
+		return "", fmt.Errorf("refers to %s %s, which config/ does not have", kind, name)
+	}
+	body := map[string]any{}
+	for key, value := range deepCopy(o.doc) {
+		if key != "apiVersion" && key != "kind" && key != "metadata" {
+			body[key] = value
+		}
+	}
+	if roleRef := mapOf(body["roleRef"]); roleRef != nil {
+		name, err := ref(str(roleRef["kind"]), str(roleRef["name"]))
+		if err != nil {
+			return "", err
+		}
+		roleRef["name"] = name
+	}
+	if subjects, ok := body["subjects"].([]any); ok {
+		for _, s := range subjects {
+			subject := mapOf(s)
+			if str(subject["kind"]) != "ServiceAccount" {
+				continue
+			}
+			name, err := ref("ServiceAccount", str(subject["name"]))
+			if err != nil {
+				return "", err
+			}
+			subject["name"] = name
+			subject["namespace"] = "CHARTGEN_NAMESPACE"
+		}
+	}
+	var blocks map[string]block
+	if kind == "Deployment" {
+		var err error
+		if blocks, err = parameterise(body, ref); err != nil {
+			return "", err
+		}
+	}
+
+	var b strings.Builder
+	cond, optional := conditions[kind]
+	if optional {
+		fmt.Fprintf(&b, "{{- if %s }}\n", cond)
+	}
+	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\nmetadata:\n  name: %s\n", str(o.doc["apiVersion"]), kind, o.prefix+o.name())
+	if !clusterScoped[kind] {
+		b.WriteString("  namespace: {{ .Release.Namespace }}\n")
+	}
+	b.WriteString("  labels:\n    {{- include \"paasdiag.labels\" . | nindent 4 }}\n")
+	if labels := mapOf(meta["labels"]); len(labels) > 0 {
+		for _, l := range helmLabels {
+			if _, ok := labels[l]; ok {
+				return "", fmt.Errorf("label %s is the chart's", l)
+			}
+		}
+		text, err := marshal(labels, "    ")
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(text)
+	}
+	if annotations := mapOf(meta["annotations"]); len(annotations) > 0 {
+		text, err := marshal(map[string]any{"annotations": annotations}, "  ")
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(text)
+	}
+	if len(body) > 0 {
+		text, err := marshal(body, "")
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(text)
+	}
+	if optional {
+		b.WriteString("{{- end }}\n")
+	}
+	text := b.String()
+	text = strings.ReplaceAll(text, "CHARTGEN_NAMESPACE", "{{ .Release.Namespace }}")
+	// Placeholders that stand for whole lines.
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " ")
+		indent := line[:len(line)-len(trimmed)]
+		for token, block := range blocks {
+			if strings.HasSuffix(trimmed, token) {
+				key := strings.TrimSuffix(strings.TrimSuffix(trimmed, token), " ")
+				lines[i] = indentLines(block(key, len(indent)+2), indent)
+			}
+		}
+	}
+	text = strings.Join(lines, "\n")
+	if strings.Contains(text, "CHARTGEN_") {
+		return "", fmt.Errorf("a placeholder is left in\n%s", text)
+	}
+	return text, nil
+}
+
+// parameterise replaces what values.yaml sets in the Deployment's body by placeholders,
+// and returns the template text of each.
+func parameterise(body map[string]any, ref func(kind, name string) (string, error)) (map[string]block, error) {
+	spec := mapOf(body["spec"])
+	podSpec := mapOf(mapOf(spec["template"])["spec"])
+	containers, _ := podSpec["containers"].([]any)
+	if len(containers) != 1 {
+		return nil, fmt.Errorf("want one container, have %d", len(containers))
+	}
+	container := mapOf(containers[0])
+	if _, ok := spec["replicas"]; !ok {
+		return nil, fmt.Errorf("no spec.replicas")
+	}
+	spec["replicas"] = "CHARTGEN_REPLICAS"
+	if sa := str(podSpec["serviceAccountName"]); sa != "" {
+		name, err := ref("ServiceAccount", sa)
+		if err != nil {
+			return nil, err
+		}
+		podSpec["serviceAccountName"] = name
+	}
+	for _, key := range []string{"nodeSelector", "tolerations", "affinity"} {
+		if _, ok := podSpec[key]; ok {
+			return nil, fmt.Errorf("the pod's %s is a value of the chart, empty by default", key)
+		}
+		podSpec[key] = "CHARTGEN_" + strings.ToUpper(key)
+	}
+	if _, ok := container["imagePullPolicy"]; ok {
+		return nil, fmt.Errorf("imagePullPolicy is a value of the chart")
+	}
+	container["image"] = "CHARTGEN_IMAGE"
+	container["imagePullPolicy"] = "CHARTGEN_PULLPOLICY"
+	container["resources"] = "CHARTGEN_RESOURCES"
+	args, _ := container["args"].([]any)
+	var lines []string
+	for _, a := range args {
+		arg := str(a)
+		switch {
+		case arg == "--leader-elect" || arg == "--leader-elect=true":
+			lines = append(lines, "{{- if .Values.leaderElection }}", "- --leader-elect", "{{- end }}")
+		case strings.HasPrefix(arg, "--leader-elect") || strings.HasPrefix(arg, "--watch-namespace"):
+			return nil, fmt.Errorf("arg %s: leaderElection and watchNamespace are values of the chart", arg)
+		default:
+			text, err := marshal([]any{arg}, "")
+			if err != nil {
+				return nil, err
+			}
+			lines = append(lines, strings.TrimSuffix(text, "\n"))
+		}
+	}
+	lines = append(lines, "{{- with .Values.watchNamespace }}", "- --watch-namespace={{ . }}", "{{- end }}")
+	container["args"] = []any{"CHARTGEN_ARGS"}
+	inline := func(value string) block {
+		return func(key string, _ int) string { return key + " " + value }
+	}
+	with := func(value string) block {
+		return func(key string, indent int) string {
+			return fmt.Sprintf("{{- with .Values.%s }}\n%s\n  {{- toYaml . | nindent %d }}\n{{- end }}", value, key, indent)
+		}
+	}
+	return map[string]block{
+		"CHARTGEN_REPLICAS":   inline("{{ .Values.replicas }}"),
+		"CHARTGEN_IMAGE":      inline(`"{{ .Values.image.repository }}:{{ .Values.image.tag | default (printf "v%s" .Chart.AppVersion) }}"`),
+		"CHARTGEN_PULLPOLICY": inline("{{ .Values.image.pullPolicy }}"),
+		"CHARTGEN_RESOURCES": func(key string, indent int) string {
+			return fmt.Sprintf("%s\n  {{- toYaml .Values.resources | nindent %d }}", key, indent)
+		},
+		"CHARTGEN_NODESELECTOR": with("nodeSelector"),
+		"CHARTGEN_TOLERATIONS":  with("tolerations"),
+		"CHARTGEN_AFFINITY":     with("affinity"),
+		"CHARTGEN_ARGS":         func(string, int) string { return strings.Join(lines, "\n") },
+	}, nil
+}
+
+// block is the template text that replaces a placeholder's line: key is what precedes
+// the placeholder on it ("args:", "-"), indent the indentation of a value under it.
+type block func(key string, indent int) string
+
+// marshal writes v as YAML, each line indented, with Go template delimiters in it
+// escaped so that Helm renders them as they are (the alert rules' {{ $labels.name }}).
+func marshal(v any, indent string) (string, error) {
+	raw, err := yaml.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	text := strings.NewReplacer("{{", `{{ "{{" }}`, "}}", `{{ "}}" }}`).Replace(string(raw))
+	return indentLines(strings.TrimSuffix(text, "\n"), indent) + "\n", nil
+}
+
+func indentLines(text, indent string) string {
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		if line != "" {
+			lines[i] = indent + line
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// chartFiles writes Chart.yaml, values.yaml and its schema from the manager Deployment.
+func chartFiles(manager map[string]any) (chart, values, schema []byte, err error) {
+	spec := mapOf(manager["spec"])
+	container := mapOf(mapOf(mapOf(spec["template"])["spec"])["containers"].([]any)[0])
+	image := str(container["image"])
+	colon := strings.LastIndex(image, ":")
+	if colon < 0 || strings.Contains(image[colon:], "/") || !strings.HasPrefix(image[colon+1:], "v") {
+		return nil, nil, nil, fmt.Errorf("the manager image %q has no tag v<version>", image)
+	}
+	repository, version := image[:colon], strings.TrimPrefix(image[colon+1:], "v")
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`).MatchString(version) {
+		return nil, nil, nil, fmt.Errorf("the manager image's tag %q is not v<semver>", image[colon+1:])
+	}
+	leaderElection := false
+	for _, a := range container["args"].([]any) {
+		leaderElection = leaderElection || str(a) == "--leader-elect" || str(a) == "--leader-elect=true"
+	}
+	resources, err := marshal(map[string]any{"resources": container["resources"]}, "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	replicas, err := json.Marshal(spec["replicas"])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	src := "config/manager/manager.yaml"
+	chart = []byte(header(src+" (the version is the image's tag)") + `apiVersion: v2
+name: paasdiag
+description: Predicts bkpaas3 deploy failures (4313021, 4313022) from PaaSDiagnosis objects.
+type: application
+version: ` + version + `
+appVersion: "` + version + `"
+kubeVersion: "` + kubeVersion + `"
+home: https://github.com/paasdiag/paasdiag
+sources:
+  - https://github.com/paasdiag/paasdiag
+`)
+	values = []byte(header(src) + `# The defaults are what ` + "`kubectl apply -k config/default`" + ` installs.
+
+image:
+  repository: ` + repository + `
+  # Empty: v<appVersion>, the image config/manager names.
+  tag: ""
+  pullPolicy: IfNotPresent
+
+replicas: ` + string(replicas) + `
+
+# --leader-elect: of several replicas only one evaluates.
+leaderElection: ` + fmt.Sprint(leaderElection) + `
+
+# --watch-namespace: only watch PaaSDiagnosis objects in this namespace; empty watches
+# all.
+watchNamespace: ""
+
+` + resources + `
+nodeSelector: {}
+tolerations: []
+affinity: {}
+
+# The metrics Service and a ServiceMonitor (config/prometheus; needs the Prometheus
+# Operator's CRDs). Their names are fixed: the PaaSDiagControllerAbsent alert looks for
+# the job paasdiag-controller-manager-metrics.
+serviceMonitor:
+  enabled: false
+
+# The alert rules (config/prometheus/prometheusrule.yaml).
+prometheusRule:
+  enabled: false
+
+# The ValidatingAdmissionPolicy that makes a diagnosis's author prove they may read
+# what it reads, and its binding (config/admission). Rendered only where the API server
+# serves ValidatingAdmissionPolicy v1 (Kubernetes 1.30+); with helm template, pass
+# --api-versions ` + vapCapability + `.
+admissionPolicy:
+  enabled: true
+`)
+	enabled := map[string]any{"type": "object", "additionalProperties": false, "required": []string{"enabled"},
+		"properties": map[string]any{"enabled": map[string]any{"type": "boolean"}}}
+	s := map[string]any{
+		"$schema":              "https://json-schema.org/draft-07/schema#",
+		"type":                 "object",
+		"additionalProperties": false,
+		"properties": map[string]any{
+			"global": map[string]any{"type": "object"},
+			"image": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"repository"},
+				"properties": map[string]any{
+					"repository": map[string]any{"type": "string", "minLength": 1},
+					"tag":        map[string]any{"type": "string"},
+					"pullPolicy": map[string]any{"enum": []string{"Always", "IfNotPresent", "Never"}},
+				}},
+			"replicas":        map[string]any{"type": "integer", "minimum": 0},
+			"leaderElection":  map[string]any{"type": "boolean"},
+			"watchNamespace":  map[string]any{"type": "string"},
+			"resources":       map[string]any{"type": "object"},
+			"nodeSelector":    map[string]any{"type": "object"},
+			"tolerations":     map[string]any{"type": "array"},
+			"affinity":        map[string]any{"type": "object"},
+			"serviceMonitor":  enabled,
+			"prometheusRule":  enabled,
+			"admissionPolicy": enabled,
+		},
+	}
+	schema, err = json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return chart, values, append(schema, '\n'), nil
+}
+
+// helpers: the labels Helm's objects carry besides config/'s. Names are config/'s, not
+// the release's: the objects are cluster-wide (CRD, ClusterRoles, admission policy) or
+// named by others (the alert looks for the metrics Service's job), so there is one
+// paasdiag per cluster.
+const helpers = `{{/* Generated by hack/chartgen; do not edit. */}}
+{{- define "paasdiag.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+`
+
+const notes = `{{/* Generated by hack/chartgen; do not edit. */ -}}
+paasdiag {{ .Chart.AppVersion }} runs in namespace {{ .Release.Namespace }}
+{{- with .Values.watchNamespace }} and watches PaaSDiagnosis objects in namespace {{ . }}{{ else }} and watches PaaSDiagnosis objects in every namespace{{ end }}.
+{{- if and .Values.admissionPolicy.enabled (not (.Capabilities.APIVersions.Has "` + vapCapability + `")) }}
+The API server does not serve ValidatingAdmissionPolicy v1 (Kubernetes 1.30+): the
+admission policy that checks a diagnosis's author was not installed.
+{{- end }}
+
+Label the namespace as config/manager does:
+  kubectl label namespace {{ .Release.Namespace }} pod-security.kubernetes.io/enforce=restricted
+Then create a diagnosis (config/samples, docs/install.md):
+  kubectl get paasdiagnosis -A
+`
+
+// write puts files in dir and removes what else is there.
+func write(dir string, files map[string][]byte) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		chart, err := os.ReadFile(filepath.Join(dir, "Chart.yaml"))
+		if err != nil || !bytes.HasPrefix(chart, []byte("# Generated by hack/chartgen")) {
+			return fmt.Errorf("%s is not empty and not a chart chartgen wrote: not touching it", dir)
+		}
+	}
+	var stale []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && p == dir {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !d.IsDir() {
+			if _, ok := files[filepath.ToSlash(rel)]; !ok {
+				stale = append(stale, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, files[name], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deepCopy copies a parsed document, so that rendering it leaves it as config/ has it.
+func deepCopy(doc map[string]any) map[string]any {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
+	var out map[string]any
+	if err := yaml.Unmarshal(raw, &out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func mapOf(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}

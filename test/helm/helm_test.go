@@ -1,0 +1,363 @@
+// Package helm tests charts/paasdiag with the Helm library itself: lint, rendering
+// with default and other values, and an install of the packaged chart on a real API
+// server (envtest), compared with what `kubectl kustomize` builds from config/.
+//
+// It is its own module, so that Helm's dependencies stay out of paasdiag's. Run it with
+// `make test-helm`; it needs KUBEBUILDER_ASSETS (kube-apiserver, etcd, kubectl) and
+// fails without it.
+package helm
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/lint/support"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"sigs.k8s.io/yaml"
+)
+
+const vapCapability = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy"
+
+func TestMain(m *testing.M) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test-helm` (it needs kube-apiserver, etcd and kubectl)")
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// root is a path in the repository.
+func root(parts ...string) string { return filepath.Join(append([]string{"..", ".."}, parts...)...) }
+
+var chartDir = root("charts", "paasdiag")
+
+// obj is a rendered or installed object.
+type obj = map[string]any
+
+func TestLint(t *testing.T) {
+	for name, vals := range map[string]map[string]any{"defaults": nil, "others": otherValues()} {
+		t.Run(name, func(t *testing.T) {
+			lint := action.NewLint()
+			lint.Strict = true
+			lint.Namespace = "paasdiag-system"
+			res := lint.Run([]string{chartDir}, vals)
+			for _, msg := range res.Messages {
+				if msg.Severity >= support.WarningSev {
+					t.Errorf("helm lint: %s", msg)
+				} else {
+					t.Logf("helm lint: %s", msg)
+				}
+			}
+			for _, err := range res.Errors {
+				t.Errorf("helm lint: %v", err)
+			}
+			if res.TotalChartsLinted != 1 {
+				t.Errorf("linted %d charts", res.TotalChartsLinted)
+			}
+		})
+	}
+}
+
+// otherValues set everything values.yaml offers to something else than its default.
+func otherValues() map[string]any {
+	return map[string]any{
+		"image":           map[string]any{"tag": "v9.9.9-rc.1", "pullPolicy": "Always"},
+		"replicas":        2,
+		"watchNamespace":  "blueking",
+		"resources":       map[string]any{"limits": map[string]any{"memory": "512Mi"}},
+		"nodeSelector":    map[string]any{"kubernetes.io/os": "linux"},
+		"tolerations":     []any{map[string]any{"key": "dedicated", "operator": "Exists"}},
+		"affinity":        map[string]any{"nodeAffinity": map[string]any{}},
+		"serviceMonitor":  map[string]any{"enabled": true},
+		"prometheusRule":  map[string]any{"enabled": true},
+		"admissionPolicy": map[string]any{"enabled": true},
+	}
+}
+
+// render is `helm template`: a client-only dry-run install against kubeVersion, with
+// apiVersions as the API server's extra capabilities.
+func render(t *testing.T, vals map[string]any, kubeVersion string, apiVersions ...string) (map[string]obj, error) {
+	t.Helper()
+	ch, err := loader.LoadDir(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(&action.Configuration{Log: t.Logf})
+	install.DryRun, install.ClientOnly, install.Replace = true, true, true
+	install.ReleaseName, install.Namespace = "diag", "monitoring-ns"
+	install.KubeVersion, install.APIVersions = kv, apiVersions
+	rel, err := install.Run(ch, vals)
+	if err != nil {
+		return nil, err
+	}
+	return parse(t, rel.Manifest), nil
+}
+
+// parse splits a manifest into objects by kind/name.
+func parse(t *testing.T, manifest string) map[string]obj {
+	t.Helper()
+	out := map[string]obj{}
+	for _, doc := range releaseutil.SplitManifests(manifest) {
+		var o obj
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		if o == nil {
+			continue
+		}
+		key := fmt.Sprintf("%s/%s", o["kind"], get(o, "metadata", "name"))
+		if _, dup := out[key]; dup {
+			t.Fatalf("%s twice", key)
+		}
+		out[key] = o
+	}
+	return out
+}
+
+// config reads the objects of a config/ file.
+func config(t *testing.T, file string) map[string]obj {
+	t.Helper()
+	raw, err := os.ReadFile(root("config", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parse(t, string(raw))
+}
+
+func get(o any, path ...string) any {
+	for _, p := range path {
+		m, _ := o.(map[string]any)
+		o = m[p]
+	}
+	return o
+}
+
+func keys(m map[string]obj) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func container(d obj) obj {
+	return get(d, "spec", "template", "spec", "containers").([]any)[0].(obj)
+}
+
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := yaml.Marshal(got)
+		w, _ := yaml.Marshal(want)
+		t.Errorf("%s:\n%s\nwant (config/):\n%s", what, g, w)
+	}
+}
+
+func TestTemplateDefaults(t *testing.T) {
+	objs, err := render(t, nil, "v1.20.15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ClusterRole/paasdiag-editor", "ClusterRole/paasdiag-manager-role", "ClusterRole/paasdiag-viewer",
+		"ClusterRoleBinding/paasdiag-manager-rolebinding", "Deployment/paasdiag-controller-manager",
+		"Role/paasdiag-manager-role", "RoleBinding/paasdiag-leader-election-rolebinding",
+		"ServiceAccount/paasdiag-controller-manager",
+	}
+	if got := keys(objs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("rendered %v, want %v (no admission policy on 1.20, no monitoring by default)", got, want)
+	}
+	for key, o := range objs {
+		if ns := get(o, "metadata", "namespace"); !strings.HasPrefix(key, "Cluster") && ns != "monitoring-ns" {
+			t.Errorf("%s in namespace %v, want the release's", key, ns)
+		}
+		labels := get(o, "metadata", "labels").(obj)
+		if labels["app.kubernetes.io/managed-by"] != "Helm" || labels["app.kubernetes.io/instance"] != "diag" {
+			t.Errorf("%s labels %v lack Helm's", key, labels)
+		}
+	}
+	d := objs["Deployment/paasdiag-controller-manager"]
+	ref := config(t, "manager/manager.yaml")["Deployment/controller-manager"]
+	c, refc := container(d), container(ref)
+	equal(t, "args", c["args"], refc["args"])
+	equal(t, "image", c["image"], refc["image"])
+	equal(t, "container securityContext", c["securityContext"], refc["securityContext"])
+	equal(t, "pod securityContext", get(d, "spec", "template", "spec", "securityContext"), get(ref, "spec", "template", "spec", "securityContext"))
+	equal(t, "resources", c["resources"], refc["resources"])
+	equal(t, "livenessProbe", c["livenessProbe"], refc["livenessProbe"])
+	equal(t, "readinessProbe", c["readinessProbe"], refc["readinessProbe"])
+	equal(t, "replicas", get(d, "spec", "replicas"), get(ref, "spec", "replicas"))
+	equal(t, "selector", get(d, "spec", "selector"), get(ref, "spec", "selector"))
+	equal(t, "pod labels", get(d, "spec", "template", "metadata", "labels"), get(ref, "spec", "template", "metadata", "labels"))
+	for k, v := range get(ref, "metadata", "labels").(obj) {
+		if get(d, "metadata", "labels", k) != v {
+			t.Errorf("Deployment label %s is %v, want %v", k, get(d, "metadata", "labels", k), v)
+		}
+	}
+	for _, key := range []string{"nodeSelector", "tolerations", "affinity"} {
+		if v, ok := get(d, "spec", "template", "spec").(obj)[key]; ok {
+			t.Errorf("pod %s %v by default", key, v)
+		}
+	}
+	if sa := get(d, "spec", "template", "spec", "serviceAccountName"); sa != "paasdiag-controller-manager" {
+		t.Errorf("serviceAccountName %v", sa)
+	}
+	for _, binding := range []string{"ClusterRoleBinding/paasdiag-manager-rolebinding", "RoleBinding/paasdiag-leader-election-rolebinding"} {
+		subject := get(objs[binding], "subjects").([]any)[0]
+		if get(subject, "namespace") != "monitoring-ns" || get(subject, "name") != "paasdiag-controller-manager" {
+			t.Errorf("%s subject %v", binding, subject)
+		}
+	}
+	rbac := config(t, "rbac/role.yaml")
+	equal(t, "ClusterRole rules", objs["ClusterRole/paasdiag-manager-role"]["rules"], rbac["ClusterRole/manager-role"]["rules"])
+	equal(t, "Role rules", objs["Role/paasdiag-manager-role"]["rules"], rbac["Role/manager-role"]["rules"])
+	equal(t, "viewer rules", objs["ClusterRole/paasdiag-viewer"]["rules"], config(t, "rbac/paasdiagnosis_viewer_role.yaml")["ClusterRole/viewer"]["rules"])
+	equal(t, "editor rules", objs["ClusterRole/paasdiag-editor"]["rules"], config(t, "rbac/paasdiagnosis_editor_role.yaml")["ClusterRole/editor"]["rules"])
+
+	// The CRD is installed from crds/, not rendered; it is config/'s, byte for byte.
+	ch, err := loader.LoadDir(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd, err := os.ReadFile(root("config", "crd", "bases", "diagnosis.paasdiag.io_paasdiagnoses.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := ch.CRDObjects()
+	if len(crds) != 1 || string(crds[0].File.Data) != string(crd) {
+		t.Errorf("the chart's CRDs (%d) are not config/crd/bases' file", len(crds))
+	}
+}
+
+func TestTemplateOtherValues(t *testing.T) {
+	objs, err := render(t, otherValues(), "v1.30.0", vapCapability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := objs["Deployment/paasdiag-controller-manager"]
+	c := container(d)
+	equal(t, "args", c["args"], []any{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--watch-namespace=blueking"})
+	equal(t, "image", c["image"], "ghcr.io/paasdiag/paasdiag:v9.9.9-rc.1")
+	equal(t, "imagePullPolicy", c["imagePullPolicy"], "Always")
+	equal(t, "replicas", get(d, "spec", "replicas"), float64(2))
+	// Helm merges maps with the defaults.
+	equal(t, "resources", c["resources"], obj{"limits": obj{"cpu": "500m", "memory": "512Mi"}, "requests": obj{"cpu": "50m", "memory": "64Mi"}})
+	equal(t, "nodeSelector", get(d, "spec", "template", "spec", "nodeSelector"), obj{"kubernetes.io/os": "linux"})
+	equal(t, "tolerations", get(d, "spec", "template", "spec", "tolerations"), []any{obj{"key": "dedicated", "operator": "Exists"}})
+	equal(t, "affinity", get(d, "spec", "template", "spec", "affinity"), obj{"nodeAffinity": obj{}})
+	ref := config(t, "manager/manager.yaml")["Deployment/controller-manager"]
+	equal(t, "container securityContext", c["securityContext"], container(ref)["securityContext"])
+	equal(t, "pod securityContext", get(d, "spec", "template", "spec", "securityContext"), get(ref, "spec", "template", "spec", "securityContext"))
+
+	// config/prometheus and config/admission, as they are there (the alert rules'
+	// {{ $labels }} included) but in the release namespace.
+	for _, c := range []struct{ file, key string }{
+		{"prometheus/service.yaml", "Service/paasdiag-controller-manager-metrics"},
+		{"prometheus/servicemonitor.yaml", "ServiceMonitor/paasdiag"},
+		{"prometheus/prometheusrule.yaml", "PrometheusRule/paasdiag"},
+		{"admission/validatingadmissionpolicy.yaml", "ValidatingAdmissionPolicy/paasdiag-author-may-read"},
+		{"admission/validatingadmissionpolicybinding.yaml", "ValidatingAdmissionPolicyBinding/paasdiag-author-may-read"},
+	} {
+		got, ok := objs[c.key]
+		if !ok {
+			t.Errorf("%s not rendered (from config/%s)", c.key, c.file)
+			continue
+		}
+		equal(t, c.key+" spec", got["spec"], config(t, c.file)[c.key]["spec"])
+		if strings.HasPrefix(c.key, "Validating") {
+			continue
+		}
+		if ns := get(got, "metadata", "namespace"); ns != "monitoring-ns" {
+			t.Errorf("%s in namespace %v", c.key, ns)
+		}
+	}
+
+	vals := otherValues()
+	vals["leaderElection"] = false
+	vals["watchNamespace"] = ""
+	objs, err = render(t, vals, "v1.37.2", vapCapability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "args without leader election", container(objs["Deployment/paasdiag-controller-manager"])["args"],
+		[]any{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"})
+}
+
+func TestTemplateAdmissionPolicyCapability(t *testing.T) {
+	vap := "ValidatingAdmissionPolicy/paasdiag-author-may-read"
+	binding := "ValidatingAdmissionPolicyBinding/paasdiag-author-may-read"
+	for _, c := range []struct {
+		name        string
+		kubeVersion string
+		apiVersions []string
+		enabled     bool
+		want        bool
+	}{
+		{"1.20", "v1.20.15", nil, true, false},
+		{"1.29 with v1beta1 only", "v1.29.0", []string{"admissionregistration.k8s.io/v1beta1/ValidatingAdmissionPolicy"}, true, false},
+		{"1.30", "v1.30.0", []string{vapCapability}, true, true},
+		{"1.37", "v1.37.2", []string{vapCapability}, true, true},
+		{"1.37 disabled", "v1.37.2", []string{vapCapability}, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs, err := render(t, map[string]any{"admissionPolicy": map[string]any{"enabled": c.enabled}}, c.kubeVersion, c.apiVersions...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, hasVAP := objs[vap]
+			_, hasBinding := objs[binding]
+			if hasVAP != c.want || hasBinding != c.want {
+				t.Errorf("policy rendered %v, binding %v; want %v", hasVAP, hasBinding, c.want)
+			}
+		})
+	}
+}
+
+// The chart's kubeVersion and values schema refuse what would not work.
+func TestTemplateRefuses(t *testing.T) {
+	if _, err := render(t, nil, "v1.19.16"); err == nil || !strings.Contains(err.Error(), "kubeVersion") {
+		t.Errorf("Kubernetes 1.19: %v, want refused by kubeVersion", err)
+	}
+	for name, vals := range map[string]map[string]any{
+		"leaderElection as a string": {"leaderElection": "false"},
+		"a misspelt key":             {"watchNamespaces": "blueking"},
+		"replicas as a string":       {"replicas": "2"},
+	} {
+		if _, err := render(t, vals, "v1.37.2"); err == nil {
+			t.Errorf("%s: rendered", name)
+		}
+	}
+}
+
+// loadPackaged packages the chart as `helm package` does and loads the archive.
+func loadPackaged(t *testing.T) *chart.Chart {
+	t.Helper()
+	pkg := action.NewPackage()
+	pkg.Destination = t.TempDir()
+	archive, err := pkg.Run(chartDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := loader.Load(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(archive) != "paasdiag-"+ch.Metadata.Version+".tgz" {
+		t.Errorf("packaged as %s", archive)
+	}
+	return ch
+}

@@ -1,0 +1,210 @@
+package helm
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// The packaged chart, installed with its default values, creates on a real API server
+// exactly the objects `kubectl kustomize` builds from config/default and
+// config/admission (less the Namespace: Helm's is the release's), each as the API
+// server stores it: the Deployment's spec whole (securityContext, args, probes,
+// resources, all defaulted alike), the roles' rules, the bindings (in the release
+// namespace), the CRD's spec and the admission policy's.
+func TestInstallPackagedIsKustomize(t *testing.T) {
+	const ns = "paasdiag-helm" // not config/'s paasdiag-system: the chart must move everything
+	ctx := context.Background()
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest (KUBEBUILDER_ASSETS=%s): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What config/ installs, as the API server would store it: a server-side dry run,
+	// before the chart is there, so that the names are free.
+	want := map[string]*unstructured.Unstructured{}
+	for _, dir := range []string{"default", "admission"} {
+		for _, u := range kustomize(t, dir) {
+			if u.GetKind() == "Namespace" {
+				if err := c.Create(ctx, u); err != nil { // for the namespaced dry runs
+					t.Fatal(err)
+				}
+				continue
+			}
+			if err := c.Create(ctx, u, client.DryRunAll); err != nil {
+				t.Fatalf("dry run of config/%s's %s %s: %v", dir, u.GetKind(), u.GetName(), err)
+			}
+			want[u.GetKind()+"/"+u.GetName()] = u
+		}
+	}
+
+	// Helm's RESTClientGetter from a kubeconfig for the envtest API server.
+	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig = &path
+	namespace := ns
+	flags.Namespace = &namespace
+	helm := new(action.Configuration)
+	if err := helm.Init(flags, ns, "secret", t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(helm)
+	install.ReleaseName, install.Namespace, install.CreateNamespace = "paasdiag", ns, true
+	install.Timeout = 2 * time.Minute
+	rel, err := install.RunWithContext(ctx, loadPackaged(t), nil)
+	if err != nil {
+		t.Fatalf("helm install: %v", err)
+	}
+	t.Logf("release %s %s, version %d, chart %s", rel.Name, rel.Info.Status, rel.Version, rel.Chart.Metadata.Version)
+
+	rendered := parse(t, rel.Manifest)
+	var got, expected []string
+	for key := range rendered {
+		got = append(got, key)
+	}
+	for key := range want {
+		if key != "CustomResourceDefinition/paasdiagnoses.diagnosis.paasdiag.io" { // from crds/, not in the manifest
+			expected = append(expected, key)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(expected)
+	if !reflect.DeepEqual(got, expected) {
+		t.Errorf("the release has\n%v\nconfig/default and config/admission have\n%v", got, expected)
+	}
+
+	for key, w := range want {
+		installed := &unstructured.Unstructured{}
+		installed.SetGroupVersionKind(w.GroupVersionKind())
+		name := client.ObjectKey{Name: w.GetName()}
+		if w.GetNamespace() != "" {
+			name.Namespace = ns
+		}
+		if err := c.Get(ctx, name, installed); err != nil {
+			t.Errorf("%s: %v", key, err)
+			continue
+		}
+		for _, field := range []string{"spec", "rules", "aggregationRule", "roleRef", "subjects"} {
+			wv, gv := w.Object[field], installed.Object[field]
+			if subjects, ok := wv.([]any); ok && field == "subjects" {
+				for _, s := range subjects {
+					if s.(map[string]any)["namespace"] == "paasdiag-system" {
+						s.(map[string]any)["namespace"] = ns
+					}
+				}
+			}
+			if w.GetKind() == "ValidatingAdmissionPolicy" {
+				wv = unfold(wv)
+			}
+			if !reflect.DeepEqual(gv, wv) {
+				g, _ := yaml.Marshal(gv)
+				e, _ := yaml.Marshal(wv)
+				t.Errorf("%s %s as installed by Helm:\n%s\nas config/ has it:\n%s", key, field, g, e)
+			}
+		}
+		for _, m := range []struct {
+			what      string
+			got, want map[string]string
+		}{
+			{"label", installed.GetLabels(), w.GetLabels()},
+			{"annotation", installed.GetAnnotations(), w.GetAnnotations()},
+		} {
+			for k, v := range m.want {
+				if m.got[k] != v {
+					t.Errorf("%s %s %s is %q, want %q", key, m.what, k, m.got[k], v)
+				}
+			}
+		}
+	}
+
+	// The policy was installed because the API server (1.37) has it, not because a
+	// value said so.
+	if _, ok := rendered["ValidatingAdmissionPolicy/paasdiag-author-may-read"]; !ok {
+		t.Error("the admission policy was not installed on a 1.37 API server")
+	}
+}
+
+// unfold undoes what kubectl kustomize (kustomize v5.8.1, go-yaml v3) does to a folded
+// scalar (>-) with more-indented lines, as config/admission's CEL expressions are: it
+// reads an empty line before each more-indented line, where the YAML spec (example
+// 8.10), sigs.k8s.io/yaml, PyYAML, `kubectl apply -f` and Helm read none. The CEL is
+// the same either way; the chart's is the spec's.
+func unfold(v any) any {
+	switch v := v.(type) {
+	case string:
+		for strings.Contains(v, "\n\n") {
+			v = strings.ReplaceAll(v, "\n\n", "\n")
+		}
+		return v
+	case []any:
+		for i := range v {
+			v[i] = unfold(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = unfold(v[k])
+		}
+	}
+	return v
+}
+
+// kustomize runs `kubectl kustomize config/<dir>` with KUBEBUILDER_ASSETS' kubectl.
+func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	var stderr bytes.Buffer
+	cmd := exec.Command(kubectl, "kustomize", root("config", dir))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s kustomize config/%s: %v\n%s", kubectl, dir, err, stderr.String())
+	}
+	var objs []*unstructured.Unstructured
+	for _, doc := range bytes.Split(out, []byte("\n---\n")) {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		if u.GroupVersionKind() == (schema.GroupVersionKind{}) {
+			t.Fatalf("config/%s: a document without kind:\n%s", dir, doc)
+		}
+		objs = append(objs, u)
+	}
+	return objs
+}
