@@ -48,7 +48,7 @@ lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here and in test/helm) and s
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@cp go.mod go.sum $(LOCALBIN)/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/go.mod || ! cmp -s go.sum $(LOCALBIN)/go.sum; then \
 		cp $(LOCALBIN)/go.mod $(LOCALBIN)/go.sum . ; echo "go mod tidy would change go.mod or go.sum"; exit 1; fi
-	cd test/helm && go vet ./...
+	cd test/helm && go vet -tags compat ./...
 	@mkdir -p $(LOCALBIN)/helm && cd test/helm && cp go.mod go.sum $(LOCALBIN)/helm/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/helm/go.mod || ! cmp -s go.sum $(LOCALBIN)/helm/go.sum; then \
 		cp $(LOCALBIN)/helm/go.mod $(LOCALBIN)/helm/go.sum . ; echo "go mod tidy would change test/helm/go.mod or go.sum"; exit 1; fi
 	$(STATICCHECK) -tags integration,compat ./...
@@ -72,6 +72,7 @@ envtest-compat: envtest ## Build kube-apiserver and kubectl at the oldest suppor
 .PHONY: test-compat
 test-compat: manifests envtest-compat mariadb build ## Install and run paasdiag on the oldest supported Kubernetes (docs/compatibility.md).
 	KUBEBUILDER_ASSETS="$(shell hack/envtest.sh dir compat)" KUBECTL_CURRENT="$(ENVTEST_ASSETS)/kubectl" go test -tags compat $(GO_TEST_FLAGS) -v ./test/compat/
+	cd test/helm && KUBEBUILDER_ASSETS="$(shell hack/envtest.sh dir compat)" go test -tags compat $(GO_TEST_FLAGS) -run TestInstallOnTheOldestControlPlane -v ./...
 
 .PHONY: mariadb
 mariadb: ## Install MariaDB from Debian's packages if it is missing (the tests start their own servers).

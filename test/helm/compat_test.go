@@ -1,0 +1,92 @@
+//go:build compat
+
+package helm
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	appsv1 "k8s.io/api/apps/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// The packaged chart installs on the oldest supported Kubernetes (make test-compat sets
+// KUBEBUILDER_ASSETS to kube-apiserver 1.20.15): its kubeVersion admits it, Helm creates
+// the CRD from crds/ (the API server drops the CEL rules it does not know; paasdiag
+// enforces them), the Deployment and RBAC, and leaves out the admission policy the API
+// server cannot serve.
+func TestInstallOnTheOldestControlPlane(t *testing.T) {
+	ctx := context.Background()
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting the compatibility control plane (KUBEBUILDER_ASSETS=%s): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	version, err := discovery.NewDiscoveryClientForConfigOrDie(cfg).ServerVersion()
+	if err != nil || !strings.HasPrefix(version.GitVersion, "v1.20.") {
+		t.Fatalf("the control plane is %v (%v), want 1.20: run make test-compat", version, err)
+	}
+	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const ns = "paasdiag-system"
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig = &path
+	namespace := ns
+	flags.Namespace = &namespace
+	helm := new(action.Configuration)
+	if err := helm.Init(flags, ns, "secret", t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(helm)
+	install.ReleaseName, install.Namespace, install.CreateNamespace = "paasdiag", ns, true
+	install.Timeout = 2 * time.Minute
+	rel, err := install.RunWithContext(ctx, loadPackaged(t), nil)
+	if err != nil {
+		t.Fatalf("helm install on %s: %v", version.GitVersion, err)
+	}
+	t.Logf("release %s %s on kube-apiserver %s", rel.Name, rel.Info.Status, version.GitVersion)
+	if strings.Contains(rel.Manifest, "ValidatingAdmissionPolicy") {
+		t.Error("the admission policy was rendered for an API server that does not serve it")
+	}
+
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = apiextensionsv1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := c.Get(ctx, client.ObjectKey{Name: "paasdiagnoses.diagnosis.paasdiag.io"}, &crd); err != nil {
+		t.Fatalf("the CRD from crds/: %v", err)
+	}
+	var d appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "paasdiag-controller-manager"}, &d); err != nil {
+		t.Fatalf("the Deployment: %v", err)
+	}
+	if sc := d.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		t.Errorf("the Deployment's pod securityContext on 1.20: %+v", sc)
+	}
+}
