@@ -19,6 +19,11 @@
 //   - config/prometheus is rendered only with serviceMonitor.enabled (the Service and
 //     the ServiceMonitor) and prometheusRule.enabled, config/admission only with
 //     admissionPolicy.enabled where the API server serves ValidatingAdmissionPolicy v1.
+//   - with watchNamespace, the manager's ClusterRole (config/rbac/role.yaml, from the
+//     RBAC markers) keeps only its rules on cluster-scoped resources; those on
+//     namespaced resources go to a Role and RoleBinding in the watched namespace, so
+//     that paasdiag reads nothing outside it. Every resource role.yaml names must be in
+//     namespacedResources or clusterResources: a new marker forces the decision.
 //
 // Chart.yaml's appVersion and version are the manager image's tag without its v.
 // Everything under -out that it did not write is removed: the chart is all generated.
@@ -65,6 +70,32 @@ var clusterScoped = map[string]bool{
 	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 }
 
+// managerRoles is where the manager's ClusterRole is (controller-gen's output): the one
+// watchNamespace narrows. The leader election Role there stays as it is.
+const managerRoles = "config/rbac/role.yaml"
+
+// namespacedSuffix names the Role and RoleBinding in the watched namespace after the
+// ClusterRole and ClusterRoleBinding they narrow (not their names: the leader election
+// Role already has the ClusterRole's, and the watched namespace may be the release's).
+const namespacedSuffix = "-namespaced"
+
+// namespacedResources and clusterResources are the resources the manager's ClusterRole
+// may name, by API group: with watchNamespace, rules on the first go to a Role in the
+// watched namespace; rules on the second stay in the ClusterRole, as a Role cannot grant
+// them. Generation fails on a resource in neither.
+var namespacedResources = map[string][]string{
+	"":                      {"pods", "pods/log", "secrets"},
+	"batch":                 {"jobs"},
+	"diagnosis.paasdiag.io": {"paasdiagnoses", "paasdiagnoses/status"},
+	"events.k8s.io":         {"events"},
+}
+
+var clusterResources = map[string][]string{
+	"":                             {"namespaces", "nodes"},
+	"admissionregistration.k8s.io": {"validatingadmissionpolicies", "validatingadmissionpolicybindings"},
+	"apiextensions.k8s.io":         {"customresourcedefinitions"},
+}
+
 func main() {
 	config := flag.String("config", "config", "the kustomize directory to read")
 	out := flag.String("out", filepath.Join("charts", "paasdiag"), "the chart directory to write")
@@ -83,8 +114,10 @@ func main() {
 type object struct {
 	source string // config/rbac/role.yaml
 	prefix string // kustomize's namePrefix
-	raw    []byte // the file, for the CRD's copy
-	doc    map[string]any
+	// namespace is the template of its namespace if namespaced: the release's if empty.
+	namespace string
+	raw       []byte // the file, for the CRD's copy
+	doc       map[string]any
 }
 
 func (o object) kind() string { return str(o.doc["kind"]) }
@@ -101,6 +134,10 @@ func Generate(config string) (map[string][]byte, error) {
 			return nil, err
 		}
 		objects = append(objects, objs...)
+	}
+	narrowed, err := narrow(objects)
+	if err != nil {
+		return nil, err
 	}
 	files := map[string][]byte{}
 	templates := map[string][]string{} // template path: its documents
@@ -124,6 +161,11 @@ func Generate(config string) (map[string][]byte, error) {
 			manager = o.doc
 		}
 		text, err := render(o, objects)
+		if err == nil {
+			if n, ok := narrowed[o.kind()+"/"+o.name()]; ok {
+				text, err = n(text, objects)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s %s: %w", o.source, o.kind(), o.name(), err)
 		}
@@ -276,7 +318,11 @@ func render(o object, all []object) (string, error) {
 	}
 	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\nmetadata:\n  name: %s\n", str(o.doc["apiVersion"]), kind, o.prefix+o.name())
 	if !clusterScoped[kind] {
-		b.WriteString("  namespace: {{ .Release.Namespace }}\n")
+		namespace := o.namespace
+		if namespace == "" {
+			namespace = "{{ .Release.Namespace }}"
+		}
+		fmt.Fprintf(&b, "  namespace: %s\n", namespace)
 	}
 	b.WriteString("  labels:\n    {{- include \"paasdiag.labels\" . | nindent 4 }}\n")
 	if labels := mapOf(meta["labels"]); len(labels) > 0 {
@@ -327,6 +373,190 @@ func render(o object, all []object) (string, error) {
 		return "", fmt.Errorf("a placeholder is left in\n%s", text)
 	}
 	return text, nil
+}
+
+// watched is the condition and the namespace of the objects that watchNamespace adds.
+const (
+	watched          = ".Values.watchNamespace"
+	watchedNamespace = "{{ .Values.watchNamespace }}"
+)
+
+// narrowing turns the template of an object (its text, as render wrote it) into the
+// template with watchNamespace's alternative; all is for render.
+type narrowing func(text string, all []object) (string, error)
+
+// narrow finds the manager's ClusterRole and the ClusterRoleBindings to it, and returns,
+// by kind/name, how to narrow each to the watched namespace:
+//
+//   - the ClusterRole becomes, with watchNamespace, the same ClusterRole with its rules
+//     on cluster-scoped resources only, and a Role in the watched namespace with those on
+//     namespaced resources; without, it stays as config/ has it;
+//   - a ClusterRoleBinding to it is followed, with watchNamespace, by a RoleBinding in
+//     the watched namespace of the same subjects to that Role.
+//
+// No other ClusterRole may be bound to a ServiceAccount: it would grant cluster-wide
+// what watchNamespace is meant to confine.
+func narrow(objects []object) (map[string]narrowing, error) {
+	var role *object
+	for i, o := range objects {
+		if o.source == managerRoles && o.kind() == "ClusterRole" {
+			if role != nil {
+				return nil, fmt.Errorf("%s: a second ClusterRole, %s", o.source, o.name())
+			}
+			role = &objects[i]
+		}
+	}
+	if role == nil {
+		return nil, fmt.Errorf("%s has no ClusterRole: the manager's permissions are not where chartgen looks", managerRoles)
+	}
+	namespaced, cluster, err := splitRules(role.doc["rules"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: ClusterRole %s: %w", role.source, role.name(), err)
+	}
+	clusterOnly := *role
+	clusterOnly.doc = deepCopy(role.doc)
+	clusterOnly.doc["rules"] = cluster
+	local := *role
+	local.doc = deepCopy(role.doc)
+	local.doc["kind"] = "Role"
+	mapOf(local.doc["metadata"])["name"] = role.name() + namespacedSuffix
+	local.doc["rules"] = namespaced
+	local.namespace = watchedNamespace
+	out := map[string]narrowing{
+		"ClusterRole/" + role.name(): func(text string, all []object) (string, error) {
+			cr, err := render(clusterOnly, all)
+			if err != nil {
+				return "", err
+			}
+			r, err := render(local, all)
+			if err != nil {
+				return "", err
+			}
+			return "{{- if " + watched + " }}\n" + cr + "---\n" + r + "{{- else }}\n" + text + "{{- end }}\n", nil
+		},
+	}
+	bound := false
+	for _, o := range objects {
+		if o.kind() != "ClusterRoleBinding" {
+			continue
+		}
+		roleRef := mapOf(o.doc["roleRef"])
+		if str(roleRef["kind"]) != "ClusterRole" || str(roleRef["name"]) != role.name() {
+			for _, s := range asList(o.doc["subjects"]) {
+				if str(mapOf(s)["kind"]) == "ServiceAccount" {
+					return nil, fmt.Errorf("%s: ClusterRoleBinding %s binds ClusterRole %s to a ServiceAccount: chartgen narrows only %s's to watchNamespace",
+						o.source, o.name(), str(roleRef["name"]), managerRoles)
+				}
+			}
+			continue
+		}
+		bound = true
+		binding := o
+		binding.doc = deepCopy(o.doc)
+		binding.doc["kind"] = "RoleBinding"
+		mapOf(binding.doc["metadata"])["name"] = o.name() + namespacedSuffix
+		mapOf(binding.doc["roleRef"])["kind"] = "Role"
+		mapOf(binding.doc["roleRef"])["name"] = local.name()
+		binding.namespace = watchedNamespace
+		out["ClusterRoleBinding/"+o.name()] = func(text string, all []object) (string, error) {
+			rb, err := render(binding, append(all[:len(all):len(all)], local))
+			if err != nil {
+				return "", err
+			}
+			return text + "{{- if " + watched + " }}\n---\n" + rb + "{{- end }}\n", nil
+		}
+	}
+	if !bound {
+		return nil, fmt.Errorf("%s: no ClusterRoleBinding binds ClusterRole %s", managerRoles, role.name())
+	}
+	return out, nil
+}
+
+// splitRules divides a ClusterRole's rules between those on namespaced resources and
+// those on cluster-scoped ones (and non-resource URLs), in their order; a rule on both
+// becomes two.
+func splitRules(rules any) (namespaced, cluster []any, err error) {
+	scope := func(group, resource string) (bool, error) {
+		in := func(list map[string][]string) bool {
+			for _, r := range list[group] {
+				if r == resource {
+					return true
+				}
+			}
+			return false
+		}
+		switch {
+		case in(namespacedResources):
+			return true, nil
+		case in(clusterResources):
+			return false, nil
+		}
+		return false, fmt.Errorf("resource %q of API group %q is in neither namespacedResources nor clusterResources (hack/chartgen): say which, so that watchNamespace confines it or not", resource, group)
+	}
+	for i, r := range asList(rules) {
+		rule := mapOf(r)
+		for key := range rule {
+			switch key {
+			case "apiGroups", "resources", "resourceNames", "verbs", "nonResourceURLs":
+			default:
+				return nil, nil, fmt.Errorf("rule %d: %s is not carried over", i, key)
+			}
+		}
+		resources := asList(rule["resources"])
+		if len(resources) == 0 {
+			cluster = append(cluster, rule) // nonResourceURLs
+			continue
+		}
+		groups := asList(rule["apiGroups"])
+		if len(groups) == 0 {
+			return nil, nil, fmt.Errorf("rule %d has resources and no apiGroups", i)
+		}
+		var ns, cl []any
+		for _, res := range resources {
+			var first bool
+			for j, g := range groups {
+				isNamespaced, err := scope(str(g), str(res))
+				if err != nil {
+					return nil, nil, fmt.Errorf("rule %d: %w", i, err)
+				}
+				if j > 0 && isNamespaced != first {
+					return nil, nil, fmt.Errorf("rule %d: resource %q is namespaced in one of its API groups and not in another", i, str(res))
+				}
+				first = isNamespaced
+			}
+			if first {
+				ns = append(ns, res)
+			} else {
+				cl = append(cl, res)
+			}
+		}
+		for _, part := range []struct {
+			resources []any
+			to        *[]any
+		}{{ns, &namespaced}, {cl, &cluster}} {
+			if len(part.resources) == 0 {
+				continue
+			}
+			copied := map[string]any{}
+			for k, v := range rule {
+				copied[k] = v
+			}
+			copied["resources"] = part.resources
+			*part.to = append(*part.to, copied)
+		}
+	}
+	if len(namespaced) == 0 {
+		return nil, nil, fmt.Errorf("no rule on a namespaced resource: nothing for watchNamespace to confine")
+	}
+	if cluster == nil {
+		cluster = []any{}
+	}
+	return namespaced, cluster, nil
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 // parameterise replaces what values.yaml sets in the Deployment's body by placeholders,
@@ -479,7 +709,10 @@ replicas: ` + string(replicas) + `
 leaderElection: ` + fmt.Sprint(leaderElection) + `
 
 # --watch-namespace: only watch PaaSDiagnosis objects in this namespace; empty watches
-# all.
+# all. Set, the manager's permissions on namespaced resources (Secrets, Pods and their
+# logs, Jobs, events, PaaSDiagnoses) are a Role and RoleBinding in this namespace, not
+# a ClusterRole: paasdiag can read nothing outside it. The ClusterRole keeps only what a
+# Role cannot grant (paasdiag's CRD, the admission policies). The namespace must exist.
 watchNamespace: ""
 
 ` + resources + `
@@ -518,9 +751,11 @@ admissionPolicy:
 					"tag":        map[string]any{"type": "string"},
 					"pullPolicy": map[string]any{"enum": []string{"Always", "IfNotPresent", "Never"}},
 				}},
-			"replicas":        map[string]any{"type": "integer", "minimum": 0},
-			"leaderElection":  map[string]any{"type": "boolean"},
-			"watchNamespace":  map[string]any{"type": "string"},
+			"replicas":       map[string]any{"type": "integer", "minimum": 0},
+			"leaderElection": map[string]any{"type": "boolean"},
+			// A namespace's name (a DNS label) or empty: it is written unquoted as the
+			// namespace of the Role and RoleBinding.
+			"watchNamespace":  map[string]any{"type": "string", "pattern": "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"},
 			"resources":       map[string]any{"type": "object"},
 			"nodeSelector":    map[string]any{"type": "object"},
 			"tolerations":     map[string]any{"type": "array"},

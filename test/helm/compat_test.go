@@ -5,16 +5,12 @@ package helm
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"helm.sh/helm/v3/pkg/action"
 	appsv1 "k8s.io/api/apps/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,34 +34,8 @@ func TestInstallOnTheOldestControlPlane(t *testing.T) {
 	if err != nil || !strings.HasPrefix(version.GitVersion, "v1.20.") {
 		t.Fatalf("the control plane is %v (%v), want 1.20: run make test-compat", version, err)
 	}
-	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	const ns = "paasdiag-system"
-	flags := genericclioptions.NewConfigFlags(false)
-	flags.KubeConfig = &path
-	namespace := ns
-	flags.Namespace = &namespace
-	helm := new(action.Configuration)
-	if err := helm.Init(flags, ns, "secret", t.Logf); err != nil {
-		t.Fatal(err)
-	}
-	install := action.NewInstall(helm)
-	install.ReleaseName, install.Namespace, install.CreateNamespace = "paasdiag", ns, true
-	install.Timeout = 2 * time.Minute
-	rel, err := install.RunWithContext(ctx, loadPackaged(t), nil)
-	if err != nil {
-		t.Fatalf("helm install on %s: %v", version.GitVersion, err)
-	}
+	rel := helmInstall(ctx, t, env, ns, nil)
 	t.Logf("release %s %s on kube-apiserver %s", rel.Name, rel.Info.Status, version.GitVersion)
 	if strings.Contains(rel.Manifest, "ValidatingAdmissionPolicy") {
 		t.Error("the admission policy was rendered for an API server that does not serve it")

@@ -297,6 +297,113 @@ func TestTemplateOtherValues(t *testing.T) {
 		[]any{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"})
 }
 
+// clusterScopedResources are the resources config/rbac/role.yaml names that a Role
+// cannot grant, by API group.
+var clusterScopedResources = map[string]bool{
+	"admissionregistration.k8s.io/validatingadmissionpolicies":       true,
+	"admissionregistration.k8s.io/validatingadmissionpolicybindings": true,
+	"apiextensions.k8s.io/customresourcedefinitions":                 true,
+}
+
+// grants lists what rules grant, one "verb group/resource[/name]" per line; for
+// resources scoped is true if the resource is namespaced, false if cluster-scoped.
+func grants(t *testing.T, rules any, scoped func(namespaced bool) bool) []string {
+	t.Helper()
+	var out []string
+	for _, r := range rules.([]any) {
+		names := []any{""}
+		if rn, ok := get(r, "resourceNames").([]any); ok {
+			names = rn
+		}
+		for _, g := range get(r, "apiGroups").([]any) {
+			for _, res := range get(r, "resources").([]any) {
+				gr := fmt.Sprintf("%s/%s", g, res)
+				if !scoped(!clusterScopedResources[gr]) {
+					continue
+				}
+				for _, v := range get(r, "verbs").([]any) {
+					for _, n := range names {
+						out = append(out, fmt.Sprintf("%s %s/%s", v, gr, n))
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// With watchNamespace, what the manager may do to namespaced resources is granted by a
+// Role in that namespace, not by a ClusterRole: the ClusterRole keeps what a Role cannot
+// grant. Together they grant what config/'s ClusterRole does.
+func TestTemplateWatchNamespace(t *testing.T) {
+	objs, err := render(t, map[string]any{"watchNamespace": "blueking"}, "v1.37.2", vapCapability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ClusterRole/paasdiag-editor", "ClusterRole/paasdiag-manager-role", "ClusterRole/paasdiag-viewer",
+		"ClusterRoleBinding/paasdiag-manager-rolebinding", "Deployment/paasdiag-controller-manager",
+		"Role/paasdiag-manager-role", "Role/paasdiag-manager-role-namespaced",
+		"RoleBinding/paasdiag-leader-election-rolebinding", "RoleBinding/paasdiag-manager-rolebinding-namespaced",
+		"ServiceAccount/paasdiag-controller-manager",
+		"ValidatingAdmissionPolicy/paasdiag-author-may-read", "ValidatingAdmissionPolicyBinding/paasdiag-author-may-read",
+	}
+	if got := keys(objs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("rendered %v, want %v", got, want)
+	}
+	manager := config(t, "rbac/role.yaml")["ClusterRole/manager-role"]["rules"]
+	all := func(bool) bool { return true }
+	namespaced := func(n bool) bool { return n }
+	clusterScoped := func(n bool) bool { return !n }
+
+	role := objs["Role/paasdiag-manager-role-namespaced"]
+	if ns := get(role, "metadata", "namespace"); ns != "blueking" {
+		t.Errorf("the manager's Role in namespace %v, want blueking", ns)
+	}
+	equal(t, "the Role's grants", grants(t, role["rules"], all), grants(t, manager, namespaced))
+	clusterRole := objs["ClusterRole/paasdiag-manager-role"]
+	equal(t, "the ClusterRole's grants", grants(t, clusterRole["rules"], all), grants(t, manager, clusterScoped))
+	if len(grants(t, role["rules"], all)) == 0 || len(grants(t, clusterRole["rules"], all)) == 0 {
+		t.Error("the Role or the ClusterRole grants nothing")
+	}
+	for key, o := range objs {
+		if !strings.HasPrefix(key, "ClusterRole/") {
+			continue
+		}
+		for _, g := range grants(t, o["rules"], all) {
+			for _, res := range []string{" /secrets/", " /pods/", " /pods/log/", " batch/jobs/"} {
+				if strings.Contains(g, res) {
+					t.Errorf("%s grants %s with watchNamespace", key, g)
+				}
+			}
+		}
+	}
+
+	binding := objs["RoleBinding/paasdiag-manager-rolebinding-namespaced"]
+	if ns := get(binding, "metadata", "namespace"); ns != "blueking" {
+		t.Errorf("the manager's RoleBinding in namespace %v, want blueking", ns)
+	}
+	equal(t, "the RoleBinding's roleRef", binding["roleRef"],
+		obj{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "paasdiag-manager-role-namespaced"})
+	equal(t, "the RoleBinding's subjects", binding["subjects"],
+		[]any{obj{"kind": "ServiceAccount", "name": "paasdiag-controller-manager", "namespace": "monitoring-ns"}})
+	// The leader election Role stays in the release namespace, as config/ has it.
+	if ns := get(objs["Role/paasdiag-manager-role"], "metadata", "namespace"); ns != "monitoring-ns" {
+		t.Errorf("the leader election Role in namespace %v", ns)
+	}
+	equal(t, "leader election Role rules", objs["Role/paasdiag-manager-role"]["rules"], config(t, "rbac/role.yaml")["Role/manager-role"]["rules"])
+
+	// The watched namespace may be the release's: the names differ.
+	objs, err = render(t, map[string]any{"watchNamespace": "monitoring-ns"}, "v1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := get(objs["Role/paasdiag-manager-role-namespaced"], "metadata", "namespace"); ns != "monitoring-ns" {
+		t.Errorf("with the release's namespace watched, the manager's Role is in %v", ns)
+	}
+}
+
 func TestTemplateAdmissionPolicyCapability(t *testing.T) {
 	vap := "ValidatingAdmissionPolicy/paasdiag-author-may-read"
 	binding := "ValidatingAdmissionPolicyBinding/paasdiag-author-may-read"
@@ -336,6 +443,7 @@ func TestTemplateRefuses(t *testing.T) {
 		"leaderElection as a string": {"leaderElection": "false"},
 		"a misspelt key":             {"watchNamespaces": "blueking"},
 		"replicas as a string":       {"replicas": "2"},
+		"watchNamespace not a name":  {"watchNamespace": "Blue King"},
 	} {
 		if _, err := render(t, vals, "v1.37.2"); err == nil {
 			t.Errorf("%s: rendered", name)

@@ -13,9 +13,18 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
@@ -63,35 +72,7 @@ func TestInstallPackagedIsKustomize(t *testing.T) {
 		}
 	}
 
-	// Helm's RESTClientGetter from a kubeconfig for the envtest API server.
-	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	flags := genericclioptions.NewConfigFlags(false)
-	flags.KubeConfig = &path
-	namespace := ns
-	flags.Namespace = &namespace
-	helm := new(action.Configuration)
-	if err := helm.Init(flags, ns, "secret", t.Logf); err != nil {
-		t.Fatal(err)
-	}
-	install := action.NewInstall(helm)
-	install.ReleaseName, install.Namespace, install.CreateNamespace = "paasdiag", ns, true
-	install.Timeout = 2 * time.Minute
-	rel, err := install.RunWithContext(ctx, loadPackaged(t), nil)
-	if err != nil {
-		t.Fatalf("helm install: %v", err)
-	}
-	t.Logf("release %s %s, version %d, chart %s", rel.Name, rel.Info.Status, rel.Version, rel.Chart.Metadata.Version)
+	rel := helmInstall(ctx, t, env, ns, nil)
 
 	rendered := parse(t, rel.Manifest)
 	var got, expected []string
@@ -157,6 +138,173 @@ func TestInstallPackagedIsKustomize(t *testing.T) {
 	// value said so.
 	if _, ok := rendered["ValidatingAdmissionPolicy/paasdiag-author-may-read"]; !ok {
 		t.Error("the admission policy was not installed on a 1.37 API server")
+	}
+}
+
+// helmInstall installs the packaged chart with vals as release paasdiag in namespace ns,
+// which it creates, as `helm install` does with a kubeconfig for the envtest API server.
+func helmInstall(ctx context.Context, t *testing.T, env *envtest.Environment, ns string, vals map[string]any) *release.Release {
+	t.Helper()
+	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig = &path
+	namespace := ns
+	flags.Namespace = &namespace
+	helm := new(action.Configuration)
+	if err := helm.Init(flags, ns, "secret", t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(helm)
+	install.ReleaseName, install.Namespace, install.CreateNamespace = "paasdiag", ns, true
+	install.Timeout = 2 * time.Minute
+	rel, err := install.RunWithContext(ctx, loadPackaged(t), vals)
+	if err != nil {
+		t.Fatalf("helm install: %v", err)
+	}
+	t.Logf("release %s %s, version %d, chart %s", rel.Name, rel.Info.Status, rel.Version, rel.Chart.Metadata.Version)
+	return rel
+}
+
+// With watchNamespace, the packaged chart installed on a real API server lets the
+// manager's ServiceAccount read Secrets, Pods and their logs, Jobs and diagnoses in the
+// watched namespace and nowhere else, as the API server's RBAC authorizer decides
+// (SubjectAccessReviews) and as requests made as the ServiceAccount find. It can still
+// read paasdiag's CRD, which no Role can grant.
+func TestInstallWatchNamespaceConfines(t *testing.T) {
+	const ns, watched, other = "paasdiag-helm", "blueking", "default"
+	ctx := context.Background()
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest (KUBEBUILDER_ASSETS=%s): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watched namespace exists before the chart (it is not the release's), with a
+	// Secret in it and one in another namespace.
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: watched}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{watched, other} {
+		if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: n, Name: "platform-db"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rel := helmInstall(ctx, t, env, ns, map[string]any{"watchNamespace": watched})
+	rendered := parse(t, rel.Manifest)
+	for _, key := range []string{"Role/paasdiag-manager-role-namespaced", "RoleBinding/paasdiag-manager-rolebinding-namespaced"} {
+		if ns := get(rendered[key], "metadata", "namespace"); ns != watched {
+			t.Errorf("%s in namespace %v, want %s", key, ns, watched)
+		}
+	}
+
+	// The manager, as its pod's token would authenticate it.
+	sa := "system:serviceaccount:" + ns + ":paasdiag-controller-manager"
+	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
+	for _, a := range []struct {
+		namespace, group, resource, subresource, verb, name string
+		allowed                                             bool
+	}{
+		{watched, "", "secrets", "", "get", "platform-db", true},
+		{watched, "", "pods", "", "list", "", true},
+		{watched, "", "pods", "log", "get", "worker", true},
+		{watched, "batch", "jobs", "", "list", "", true},
+		{watched, "batch", "jobs", "", "get", "init-cluster-state", true},
+		{watched, "diagnosis.paasdiag.io", "paasdiagnoses", "", "list", "", true},
+		{watched, "diagnosis.paasdiag.io", "paasdiagnoses", "", "watch", "", true},
+		{watched, "diagnosis.paasdiag.io", "paasdiagnoses", "status", "patch", "d", true},
+		{watched, "events.k8s.io", "events", "", "create", "", true},
+		{"", "apiextensions.k8s.io", "customresourcedefinitions", "", "get", "paasdiagnoses.diagnosis.paasdiag.io", true},
+		{"", "admissionregistration.k8s.io", "validatingadmissionpolicies", "", "get", "paasdiag-author-may-read", true},
+		{ns, "coordination.k8s.io", "leases", "", "get", "paasdiag", true}, // leader election, as before
+
+		{other, "", "secrets", "", "get", "platform-db", false},
+		{other, "", "pods", "", "list", "", false},
+		{other, "", "pods", "log", "get", "worker", false},
+		{other, "batch", "jobs", "", "list", "", false},
+		{other, "diagnosis.paasdiag.io", "paasdiagnoses", "", "list", "", false},
+		{other, "diagnosis.paasdiag.io", "paasdiagnoses", "status", "patch", "d", false},
+		{ns, "", "secrets", "", "get", "platform-db", false}, // not even the release's
+		{"", "", "secrets", "", "get", "platform-db", false},
+		{"", "", "secrets", "", "list", "", false},
+		{"", "", "pods", "", "list", "", false},
+		{"", "batch", "jobs", "", "list", "", false},
+		{"", "diagnosis.paasdiag.io", "paasdiagnoses", "", "list", "", false},
+		{"", "diagnosis.paasdiag.io", "paasdiagnoses", "", "watch", "", false},
+		{"", "apiextensions.k8s.io", "customresourcedefinitions", "", "get", "other.example.com", false},
+		{watched, "", "secrets", "", "list", "", false}, // what it always lacked
+	} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: sa, Groups: groups,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: a.namespace, Group: a.group, Resource: a.resource, Subresource: a.subresource, Verb: a.verb, Name: a.name,
+			},
+		}}
+		if err := c.Create(ctx, sar); err != nil {
+			t.Fatal(err)
+		}
+		if sar.Status.Allowed != a.allowed {
+			where := "cluster-wide"
+			if a.namespace != "" {
+				where = "in namespace " + a.namespace
+			}
+			t.Errorf("%s %s.%s/%s %q %s: allowed %v (%s), want %v",
+				a.verb, a.resource, a.group, a.subresource, a.name, where, sar.Status.Allowed, sar.Status.Reason, a.allowed)
+		}
+	}
+
+	// The same, as requests made as the ServiceAccount.
+	as := rest.CopyConfig(cfg)
+	as.Impersonate = rest.ImpersonationConfig{UserName: sa, Groups: groups}
+	manager, err := client.New(as, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret corev1.Secret
+	if err := manager.Get(ctx, client.ObjectKey{Namespace: watched, Name: "platform-db"}, &secret); err != nil {
+		t.Errorf("the manager reads a Secret in %s: %v", watched, err)
+	}
+	if err := manager.List(ctx, &corev1.PodList{}, client.InNamespace(watched)); err != nil {
+		t.Errorf("the manager lists the Pods in %s: %v", watched, err)
+	}
+	for what, err := range map[string]error{
+		"reads a Secret in " + other:        manager.Get(ctx, client.ObjectKey{Namespace: other, Name: "platform-db"}, &secret),
+		"lists the Pods in " + other:        manager.List(ctx, &corev1.PodList{}, client.InNamespace(other)),
+		"lists the Pods of every namespace": manager.List(ctx, &corev1.PodList{}),
+		"lists the Jobs of every namespace": manager.List(ctx, &batchv1.JobList{}),
+	} {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("the manager %s: %v, want Forbidden", what, err)
+		}
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	scheme := runtime.NewScheme()
+	_ = apiextensionsv1.AddToScheme(scheme)
+	crds, err := client.New(as, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crds.Get(ctx, client.ObjectKey{Name: "paasdiagnoses.diagnosis.paasdiag.io"}, &crd); err != nil {
+		t.Errorf("the manager reads paasdiag's CRD: %v", err)
 	}
 }
 
