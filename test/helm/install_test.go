@@ -39,20 +39,7 @@ import (
 func TestInstallPackagedIsKustomize(t *testing.T) {
 	const ns = "paasdiag-helm" // not config/'s paasdiag-system: the chart must move everything
 	ctx := context.Background()
-	env := &envtest.Environment{}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting envtest (KUBEBUILDER_ASSETS=%s): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, _, c := startControlPlane(t)
 
 	// What config/ installs, as the API server would store it: a server-side dry run,
 	// before the chart is there, so that the names are free.
@@ -184,20 +171,7 @@ func helmInstall(ctx context.Context, t *testing.T, env *envtest.Environment, ns
 func TestInstallWatchNamespaceConfines(t *testing.T) {
 	const ns, watched, other = "paasdiag-helm", "blueking", "default"
 	ctx := context.Background()
-	env := &envtest.Environment{}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting envtest (KUBEBUILDER_ASSETS=%s): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, cfg, c := startControlPlane(t)
 	// The watched namespace exists before the chart (it is not the release's), with a
 	// Secret in it and one in another namespace.
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: watched}}); err != nil {
@@ -355,4 +329,25 @@ func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
 		objs = append(objs, u)
 	}
 	return objs
+}
+
+// startControlPlane starts an envtest control plane from KUBEBUILDER_ASSETS, stopped
+// when the test ends, and an admin client of it.
+func startControlPlane(t *testing.T) (*envtest.Environment, *rest.Config, client.Client) {
+	t.Helper()
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest (KUBEBUILDER_ASSETS=%s): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, cfg, c
 }
