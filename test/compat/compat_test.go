@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -42,6 +43,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
+	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
 	"github.com/paasdiag/paasdiag/internal/testsupport/invalidspecs"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 )
@@ -393,6 +395,64 @@ func TestOldestControlPlane(t *testing.T) {
 			t.Errorf("codes %q, want 4313021", got)
 		}
 		t.Logf("ClusterReachable: %s", condition(d, v1alpha1.ConditionClusterReachable).Message)
+	})
+
+	t.Run("a failed initial-cluster-state Job (1.6) and a 403 in worker logs are 4313021", func(t *testing.T) {
+		// The Job, as the bkpaas3 chart's hook leaves it when region_gen_state failed;
+		// the workloads database tells paasdiag the platform is 1.6.
+		workloads, err := mariadb.NewWorkloads(db, "bk_engine_ng", mariadb.Release16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wlDSN, err := workloads.ReadOnlyUser("paasdiag_wl", "compat-wl-7c1d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.secret("bkpaas3-wl-db", map[string]string{"dsn": wlDSN})
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: v1alpha1.DefaultInitialClusterStateJobName},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "gen-state", Image: "bkpaas3-apiserver:test"}}}}}}
+		if err := c.Create(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		start := metav1.NewTime(time.Now().Add(-time.Minute))
+		job.Status = batchv1.JobStatus{StartTime: &start, Failed: 1, Conditions: []batchv1.JobCondition{{Type: batchv1.JobFailed,
+			Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: metav1.Now()}}}
+		if err := c.Status().Update(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		// A worker pod whose logs the API server fetches from its node's kubelet.
+		kubelet := fakekubelet.Start()
+		t.Cleanup(kubelet.Close)
+		if err := kubelet.RegisterNode(ctx, c, "node-1"); err != nil {
+			t.Fatal(err)
+		}
+		workers := map[string]string{"app.kubernetes.io/name": "bkpaas3-apiserver-worker"}
+		if err := fakekubelet.Pod(ctx, c, namespace, "bkpaas3-apiserver-worker-0", "node-1", "worker", workers); err != nil {
+			t.Fatal(err)
+		}
+		kubelet.SetLogs(namespace, "bkpaas3-apiserver-worker-0", "worker",
+			"[2026-11-26 10:00:02,456] ERROR Can not get app cluster egress info\nTraceback (most recent call last):\nkubernetes.client.exceptions.ApiException: (403)\nReason: Forbidden\n")
+		create("steps-2-3", v1alpha1.PaaSDiagnosisSpec{
+			Interval:            metav1.Duration{Duration: 10 * time.Second},
+			Timeout:             metav1.Duration{Duration: 5 * time.Second},
+			PlatformDatabase:    &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "bkpaas3-wl-db", Key: "dsn"}},
+			InitialClusterState: &v1alpha1.InitialClusterStateCheck{},
+			WorkerLogs:          &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: workers}, Container: "worker"},
+		})
+		d := r.waitFor("steps-2-3", 90*time.Second, func(d *v1alpha1.PaaSDiagnosis) bool {
+			return condition(d, v1alpha1.ConditionInitialClusterStateReady).Status == metav1.ConditionFalse &&
+				condition(d, v1alpha1.ConditionWorkerLogsClean).Status == metav1.ConditionFalse
+		})
+		if got := condition(d, v1alpha1.ConditionInitialClusterStateReady).Reason; got != "JobFailed" {
+			t.Errorf("InitialClusterStateReady reason %s, want JobFailed", got)
+		}
+		if got := condition(d, v1alpha1.ConditionWorkerLogsClean).Reason; got != "ForbiddenInWorkerLogs" {
+			t.Errorf("WorkerLogsClean reason %s, want ForbiddenInWorkerLogs", got)
+		}
+		if got := strings.Join(d.Status.Codes, ","); got != "4313021" {
+			t.Errorf("codes %q, want 4313021", got)
+		}
 	})
 
 	t.Run("the status patch and leader election work", func(t *testing.T) {
