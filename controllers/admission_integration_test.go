@@ -74,7 +74,7 @@ var _ = Describe("The shipped admission policy (config/admission)", Ordered, fun
 	usingLogs := func(ns, name string) *v1alpha1.PaaSDiagnosis {
 		return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.PaaSDiagnosisSpec{
 			Interval: metav1.Duration{Duration: 600e9}, Timeout: metav1.Duration{Duration: 2e9},
-			WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "worker"}}}}}
+			WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "worker"}}}}}
 	}
 	usingJobs := func(ns, name string) *v1alpha1.PaaSDiagnosis {
 		return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.PaaSDiagnosisSpec{

@@ -236,11 +236,20 @@ type InitialClusterStateCheck struct {
 }
 
 // WorkerLogsCheck selects worker pods and the log lines that reveal 4313021.
+// +kubebuilder:validation:XValidation:rule="has(self.podSelector) != has(self.deployment)",message="set workerLogs.podSelector or workerLogs.deployment (the worker Deployment, whose selector is used), exactly one"
 type WorkerLogsCheck struct {
 	// PodSelector selects the worker pods (bkpaas3-apiserver-worker) whose logs are
-	// scanned.
-	// +required
-	PodSelector metav1.LabelSelector `json:"podSelector"`
+	// scanned. Give podSelector or deployment.
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// Deployment names the platform's worker Deployment (bkpaas3-apiserver-worker) in
+	// the diagnosis' namespace: the pods its selector selects are scanned, read when
+	// each evaluation starts. Give podSelector or deployment.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+	// +optional
+	Deployment string `json:"deployment,omitempty"`
 
 	// Container is the container whose logs are read; empty reads the pod's only or
 	// default container.

@@ -85,6 +85,7 @@ const namespacedSuffix = "-namespaced"
 // them. Generation fails on a resource in neither.
 var namespacedResources = map[string][]string{
 	"":                      {"pods", "pods/log", "secrets"},
+	"apps":                  {"deployments"},
 	"batch":                 {"jobs"},
 	"diagnosis.paasdiag.io": {"paasdiagnoses", "paasdiagnoses/status"},
 	"events.k8s.io":         {"events"},

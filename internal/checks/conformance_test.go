@@ -603,7 +603,7 @@ func workerTarget() (*v1alpha1.PaaSDiagnosis, client.Reader) {
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "worker-0", Labels: labels}}).Build()
 	d := &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3"},
-		Spec: v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: labels},
+		Spec: v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: &metav1.LabelSelector{MatchLabels: labels},
 			Patterns: []string{"Reason: Forbidden", "Can not get app cluster egress info"}}}}
 	return d, reader
 }
@@ -738,7 +738,7 @@ func TestWL02_UnreadableLogsClaimNoCode(t *testing.T) {
 	target, reader := workerTarget()
 	r := workerCheck(t, target, reader, logs{}).Check(context.Background())
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonLogsUnreadable, "")
-	target.Spec.WorkerLogs.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "none"}}
+	target.Spec.WorkerLogs.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "none"}}
 	r = workerCheck(t, target, reader, logs{}).Check(context.Background())
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonNoWorkerPods, "")
 }

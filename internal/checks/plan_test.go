@@ -90,7 +90,7 @@ func TestPlanRejectsInvalidSections(t *testing.T) {
 		want string
 	}{
 		{"a pattern that does not compile", v1alpha1.WorkerLogsCheck{Patterns: []string{"ok", "(unclosed"}}, "workerLogs.patterns[1]"},
-		{"an invalid selector", v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Bogus"}}}}, "workerLogs.podSelector"},
+		{"an invalid selector", v1alpha1.WorkerLogsCheck{PodSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Bogus"}}}}, "workerLogs.podSelector"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &v1alpha1.PaaSDiagnosis{Spec: v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &tt.cfg, InstancePools: &v1alpha1.InstancePoolsCheck{},

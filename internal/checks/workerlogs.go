@@ -11,9 +11,12 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
@@ -42,6 +45,8 @@ type LogStreamer interface {
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list
 // +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
+// The worker Deployment, by the name workerLogs.deployment gives, for its pod selector.
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get
 
 // WorkerLogs is step 3 of the 4313021 procedure: a 403 Forbidden in the
 // bkpaas3-apiserver-worker logs means the cluster credentials are wrong or lack
@@ -81,9 +86,11 @@ func newWorkerLogs(cfg *v1alpha1.WorkerLogsCheck, namespace string, deps Depende
 			custom = append(custom, re)
 		}
 	}
-	selector, err := metav1.LabelSelectorAsSelector(&cfg.PodSelector)
-	if err != nil {
-		return nil, fmt.Errorf("workerLogs.podSelector is not valid: %v", err)
+	selector := labels.Nothing()
+	if cfg.PodSelector != nil {
+		if selector, err = metav1.LabelSelectorAsSelector(cfg.PodSelector); err != nil {
+			return nil, fmt.Errorf("workerLogs.podSelector is not valid: %v", err)
+		}
 	}
 	return &WorkerLogs{reader: deps.Reader, logs: deps.Logs, namespace: namespace, cfg: *cfg, builtin: builtin, custom: custom,
 		selector: selector, in: in, created: created}, nil
@@ -111,12 +118,28 @@ func compilePatterns(patterns []string) ([]*regexp.Regexp, error) {
 func (c *WorkerLogs) Check(ctx context.Context) check.Result {
 	code := errorcodes.Must(errorcodes.CannotGetClusterInfo)
 	cfg, selector := &c.cfg, c.selector
+	selectedBy := "workerLogs.podSelector " + selector.String()
+	if cfg.Deployment != "" {
+		// The worker Deployment's own selector, read now: the chart may change it.
+		var d appsv1.Deployment
+		if err := c.reader.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: cfg.Deployment}, &d); err != nil {
+			if apierrors.IsNotFound(err) {
+				return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("workerLogs.deployment: Deployment %q not found in namespace %s", cfg.Deployment, c.namespace))
+			}
+			return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, fmt.Sprintf("workerLogs.deployment: Deployment %q cannot be read: %v", cfg.Deployment, err))
+		}
+		s, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil || d.Spec.Selector == nil || s.Empty() {
+			return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("workerLogs.deployment: Deployment %q has no usable pod selector", cfg.Deployment))
+		}
+		selector, selectedBy = s, fmt.Sprintf("Deployment %s's selector %s", cfg.Deployment, s)
+	}
 	var pods corev1.PodList
 	if err := c.reader.List(ctx, &pods, client.InNamespace(c.namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return unknownResult("worker-logs", v1alpha1.ReasonLogsUnreadable, fmt.Sprintf("the worker pods (%s) cannot be listed: %v", selector, err))
 	}
 	if len(pods.Items) == 0 {
-		return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches workerLogs.podSelector %s", c.namespace, selector))
+		return unknownResult("worker-logs", v1alpha1.ReasonNoWorkerPods, fmt.Sprintf("no pod in namespace %s matches %s", c.namespace, selectedBy))
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
 	if len(pods.Items) > maxWorkerPods {

@@ -438,7 +438,7 @@ func TestOldestControlPlane(t *testing.T) {
 			Timeout:             metav1.Duration{Duration: 5 * time.Second},
 			PlatformDatabase:    &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "bkpaas3-wl-db", Key: "dsn"}},
 			InitialClusterState: &v1alpha1.InitialClusterStateCheck{},
-			WorkerLogs:          &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: workers}, Container: "worker"},
+			WorkerLogs:          &v1alpha1.WorkerLogsCheck{PodSelector: &metav1.LabelSelector{MatchLabels: workers}, Container: "worker"},
 		})
 		d := r.waitFor("steps-2-3", 90*time.Second, func(d *v1alpha1.PaaSDiagnosis) bool {
 			return condition(d, v1alpha1.ConditionInitialClusterStateReady).Status == metav1.ConditionFalse &&

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -254,7 +255,7 @@ func logsDiagnosis(ns string, labels map[string]string, patterns ...string) *v1a
 		Spec: v1alpha1.PaaSDiagnosisSpec{
 			Interval:   metav1.Duration{Duration: 10 * time.Second},
 			Timeout:    metav1.Duration{Duration: 3 * time.Second},
-			WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: labels}, Container: "worker", Patterns: patterns},
+			WorkerLogs: &v1alpha1.WorkerLogsCheck{PodSelector: &metav1.LabelSelector{MatchLabels: labels}, Container: "worker", Patterns: patterns},
 		},
 	}
 }
@@ -289,6 +290,34 @@ var _ = Describe("The worker log check", func() {
 		// The read went through the API server to the node's kubelet, with the window and byte bound.
 		Expect(kubelet.Requests()).To(ContainElement(And(ContainSubstring("/containerLogs/"+ns+"/bkpaas3-apiserver-worker-0/worker"),
 			ContainSubstring("sinceSeconds=600"), ContainSubstring("limitBytes=1048576"))))
+	})
+
+	It("reads the pods the worker Deployment's selector selects (workerLogs.deployment)", func() {
+		ns := newNamespace()
+		selector := map[string]string{"app.kubernetes.io/name": "bkpaas3-apiserver-worker", "app.kubernetes.io/instance": "bkpaas3"}
+		Expect(k8sClient.Create(context.Background(), &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bkpaas3-apiserver-worker"},
+			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: selector},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "worker", Image: "bkpaas3-apiserver:test"}}}}},
+		})).To(Succeed())
+		Expect(podOnNode(ns, "bkpaas3-apiserver-worker-7d9f-abcde", selector)).To(Succeed())
+		Expect(podOnNode(ns, "someone-else", map[string]string{"app.kubernetes.io/name": "other"})).To(Succeed())
+		kubelet.SetLogs(ns, "bkpaas3-apiserver-worker-7d9f-abcde", "worker", forbiddenTraceback)
+		d := logsDiagnosis(ns, nil)
+		d.Spec.WorkerLogs.PodSelector, d.Spec.WorkerLogs.Deployment = nil, "bkpaas3-apiserver-worker"
+		key := create(d)
+		got := waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionFalse, "ForbiddenInWorkerLogs")
+		Expect(got.Status.Codes).To(Equal([]string{"4313021"}))
+		Expect(condition(got, v1alpha1.ConditionWorkerLogsClean).Message).To(ContainSubstring("1 of 1 worker pod(s)"))
+
+		By("a worker Deployment that does not exist is Unknown, naming it")
+		ns2 := newNamespace()
+		d = logsDiagnosis(ns2, nil)
+		d.Spec.WorkerLogs.PodSelector, d.Spec.WorkerLogs.Deployment = nil, "bkpaas3-apiserver-worker"
+		key = create(d)
+		got = waitForCondition(key, v1alpha1.ConditionWorkerLogsClean, metav1.ConditionUnknown, v1alpha1.ReasonNoWorkerPods)
+		Expect(condition(got, v1alpha1.ConditionWorkerLogsClean).Message).To(ContainSubstring(`Deployment "bkpaas3-apiserver-worker" not found`))
 	})
 
 	It("redacts a token from a quoted line", func() {

@@ -75,7 +75,7 @@ var _ = Describe("Secrets", func() {
 					WorkloadsDSNSecretRef:  &v1alpha1.SecretKeyReference{Name: "bkpaas3-wl-db", Key: "dsn"},
 					EncryptionKeySecretRef: &v1alpha1.SecretKeyReference{Name: "bkpaas3-encrypt", Key: "key"},
 				},
-				WorkerLogs:    &v1alpha1.WorkerLogsCheck{PodSelector: metav1.LabelSelector{MatchLabels: workers}, Container: "worker"},
+				WorkerLogs:    &v1alpha1.WorkerLogsCheck{PodSelector: &metav1.LabelSelector{MatchLabels: workers}, Container: "worker"},
 				InstancePools: &v1alpha1.InstancePoolsCheck{MinAvailable: 2},
 			},
 		}

@@ -251,7 +251,17 @@ func All() []Sample {
 		{Rule: "spec.instancePools.plans[*].tenant maxLength", Mutate: set("spec.instancePools.plans[0]", "tenant", chars(33)), Field: "spec.instancePools.plans[0].tenant", Type: field.ErrorTypeTooLong},
 
 		// Worker logs.
-		{Rule: "spec.workerLogs required podSelector", Mutate: drop("spec.workerLogs", "podSelector"), Field: "spec.workerLogs.podSelector", Type: field.ErrorTypeRequired},
+		{Rule: "spec.workerLogs x-kubernetes-validations set workerLogs.podSelector or workerLogs.deployment (the worker Deployment, whose selector is used), exactly one",
+			Mutate: set("spec.workerLogs", "deployment", "bkpaas3-apiserver-worker"),
+			Field:  "spec.workerLogs", Type: field.ErrorTypeInvalid, Detail: "set workerLogs.podSelector or workerLogs.deployment"},
+		{Rule: "spec.workerLogs.deployment maxLength", Mutate: func(obj map[string]any) {
+			drop("spec.workerLogs", "podSelector")(obj)
+			set("spec.workerLogs", "deployment", chars(254))(obj)
+		}, Field: "spec.workerLogs.deployment", Type: field.ErrorTypeTooLong},
+		{Rule: "spec.workerLogs.deployment pattern", Mutate: func(obj map[string]any) {
+			drop("spec.workerLogs", "podSelector")(obj)
+			set("spec.workerLogs", "deployment", "Worker_Deployment")(obj)
+		}, Field: "spec.workerLogs.deployment", Type: field.ErrorTypeInvalid, Detail: "should match"},
 		{Rule: "spec.workerLogs.container maxLength", Mutate: set("spec.workerLogs", "container", chars(64)), Field: "spec.workerLogs.container", Type: field.ErrorTypeTooLong},
 		{Rule: "spec.workerLogs.limitBytes minimum", Mutate: set("spec.workerLogs", "limitBytes", int64(1023)),
 			Field: "spec.workerLogs.limitBytes", Type: field.ErrorTypeInvalid, Detail: "should be greater than or equal to 1024"},
