@@ -114,6 +114,24 @@ var _ = Describe("The shipped admission policy (config/admission)", Ordered, fun
 		Entry("all", []rbacv1.PolicyRule{getSecrets, getPodLogs, getJobs}, true, true, true),
 	)
 
+	It("[matrix] allows workerLogs.deployment only to an author who may get that Deployment", func() {
+		ns := newNamespace()
+		byDeployment := func(name string) *v1alpha1.PaaSDiagnosis {
+			d := usingLogs(ns, name)
+			d.Spec.WorkerLogs.PodSelector, d.Spec.WorkerLogs.Deployment = nil, "bkpaas3-apiserver-worker"
+			return d
+		}
+		logsOnly := userWith(ctx, ns, "logs-only-"+ns, getPodLogs)
+		Eventually(func(g Gomega) {
+			err := logsOnly.Create(ctx, byDeployment("refused"))
+			g.Expect(err).To(HaveOccurred())
+			g.Expect(err.Error()).To(ContainSubstring("you may not get Deployment bkpaas3-apiserver-worker in namespace " + ns))
+		}, "30s", "500ms").Should(Succeed())
+		getWorker := rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{"bkpaas3-apiserver-worker"}, Verbs: []string{"get"}}
+		both := userWith(ctx, ns, "logs-and-deployment-"+ns, getPodLogs, getWorker)
+		Eventually(func() error { return both.Create(ctx, byDeployment("allowed")) }, "30s", "500ms").Should(Succeed())
+	})
+
 	It("checks up to two cluster Secrets by name, and more as get on the namespace's Secrets", func() {
 		ns := newNamespace()
 		names := []string{"c1", "c2", "c3"}

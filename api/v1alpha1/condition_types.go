@@ -170,7 +170,8 @@ const (
 	// policy is not installed unmodified or was not in force when the diagnosis was last
 	// written; the default patterns still run.
 	ReasonCustomPatternsIgnored = "CustomPatternsIgnored"
-	// ReasonNoWorkerPods: Unknown: no pod matches workerLogs.podSelector.
+	// ReasonNoWorkerPods: Unknown: no pod matches workerLogs.podSelector, or the worker
+	// Deployment workerLogs.deployment names does not exist or has no usable selector.
 	ReasonNoWorkerPods = "NoWorkerPods"
 	// ReasonLogsUnreadable: Unknown: the pods or their logs could not be read.
 	ReasonLogsUnreadable = "LogsUnreadable"

@@ -237,9 +237,11 @@ type InitialClusterStateCheck struct {
 
 // WorkerLogsCheck selects worker pods and the log lines that reveal 4313021.
 // +kubebuilder:validation:XValidation:rule="has(self.podSelector) != has(self.deployment)",message="set workerLogs.podSelector or workerLogs.deployment (the worker Deployment, whose selector is used), exactly one"
+// +kubebuilder:validation:XValidation:rule="!has(self.podSelector) || has(self.podSelector.matchLabels) || has(self.podSelector.matchExpressions)",message="workerLogs.podSelector must select by labels: an empty selector would read the logs of every pod in the namespace"
 type WorkerLogsCheck struct {
 	// PodSelector selects the worker pods (bkpaas3-apiserver-worker) whose logs are
-	// scanned. Give podSelector or deployment.
+	// scanned; it must name labels (an empty one would select every pod). Give
+	// podSelector or deployment.
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 

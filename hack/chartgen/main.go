@@ -711,7 +711,7 @@ leaderElection: ` + fmt.Sprint(leaderElection) + `
 
 # --watch-namespace: only watch PaaSDiagnosis objects in this namespace; empty watches
 # all. Set, the manager's permissions on namespaced resources (Secrets, Pods and their
-# logs, Jobs, events, PaaSDiagnoses) are a Role and RoleBinding in this namespace, not
+# logs, Jobs, Deployments, events, PaaSDiagnoses) are a Role and RoleBinding in this namespace, not
 # a ClusterRole: paasdiag can read nothing outside it. The ClusterRole keeps only what a
 # Role cannot grant (paasdiag's CRD, the admission policies). The namespace must exist.
 watchNamespace: ""

@@ -254,6 +254,9 @@ func All() []Sample {
 		{Rule: "spec.workerLogs x-kubernetes-validations set workerLogs.podSelector or workerLogs.deployment (the worker Deployment, whose selector is used), exactly one",
 			Mutate: set("spec.workerLogs", "deployment", "bkpaas3-apiserver-worker"),
 			Field:  "spec.workerLogs", Type: field.ErrorTypeInvalid, Detail: "set workerLogs.podSelector or workerLogs.deployment"},
+		{Rule: "spec.workerLogs x-kubernetes-validations workerLogs.podSelector must select by labels: an empty selector would read the logs of every pod in the namespace",
+			Mutate: set("spec.workerLogs", "podSelector", map[string]any{}),
+			Field:  "spec.workerLogs", Type: field.ErrorTypeInvalid, Detail: "workerLogs.podSelector must select by labels"},
 		{Rule: "spec.workerLogs.deployment maxLength", Mutate: func(obj map[string]any) {
 			drop("spec.workerLogs", "podSelector")(obj)
 			set("spec.workerLogs", "deployment", chars(254))(obj)
