@@ -236,6 +236,22 @@ func (d *DB) classify(ctx context.Context, err error) *Error {
 	return &Error{v1alpha1.ReasonDatabaseUnreachable, fmt.Sprintf("database %s is unreachable: %s", d.target, err.Error())}
 }
 
+// ConfigFromURL is the driver configuration of a mysql:// URL, without its query:
+// user and password, TCP to the host (port 3306 when none is given), the database
+// named by the path.
+func ConfigFromURL(u *url.URL) *mysql.Config {
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	return cfg
+}
+
 // ParseDSN parses a DSN in go-sql-driver form (user:password@tcp(host:3306)/bk_paas_ng)
 // or URL form (mysql://user:password@host:3306/bk_paas_ng). The error never contains
 // the DSN or the password.
@@ -253,16 +269,7 @@ func ParseDSN(dsn string) (*mysql.Config, error) {
 		if err != nil {
 			return nil, invalid("not a URL")
 		}
-		cfg := mysql.NewConfig()
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-		cfg.Net = "tcp"
-		cfg.Addr = u.Host
-		if u.Port() == "" {
-			cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
-		}
-		cfg.DBName = strings.TrimPrefix(u.Path, "/")
-		dsn = cfg.FormatDSN()
+		dsn = ConfigFromURL(u).FormatDSN()
 		if u.RawQuery != "" {
 			dsn += "?" + u.RawQuery
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/bkcrypt"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
 )
 
 // Missing is a setting the platform's configuration does not give (or gives in a form
@@ -167,15 +168,8 @@ func (s *Settings) databaseURL(env *Env, urlVar string, v Var, where string) (*F
 	if err != nil || (u.Scheme != "mysql" && u.Scheme != "mysql2") || u.Host == "" {
 		return nil, &Missing{Setting: urlVar, Message: fmt.Sprintf("%s (%s) decrypts to something other than a mysql:// URL with a host", urlVar, v.Source)}
 	}
-	cfg := mysql.NewConfig()
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	if u.Port() == "" {
-		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
-	}
-	cfg.DBName, _ = url.QueryUnescape(strings.TrimPrefix(u.Path, "/"))
+	cfg := platformdb.ConfigFromURL(u)
+	cfg.DBName, _ = url.QueryUnescape(cfg.DBName) // django-environ's unquote_plus
 	options := map[string]any{}
 	for k, vs := range u.Query() {
 		switch strings.ToUpper(k) {
