@@ -27,6 +27,9 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC, docs/api.md, the alert rules and the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	# The ClusterRole a metrics scraper needs, from a package of its own that ./... skips.
+	$(CONTROLLER_GEN) rbac:roleName=metrics-reader paths="./config/rbac/metrics/_markers" \
+		output:rbac:artifacts:config=config/rbac/metrics
 	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml api/v1alpha1/condition_types.go > docs/api.md
 	go run ./hack/promrules > config/prometheus/prometheusrule.yaml
 	go run ./hack/chartgen -config config -out charts/paasdiag

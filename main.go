@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,11 +17,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
 	"github.com/paasdiag/paasdiag/internal/logging"
+	"github.com/paasdiag/paasdiag/internal/metricsserving"
 )
 
 var scheme = runtime.NewScheme()
@@ -32,21 +33,23 @@ func init() {
 
 func main() {
 	var (
-		metricsAddr          string
+		metrics              metricsserving.Config
 		probeAddr            string
 		leaderElect          bool
 		leaderElectNamespace string
 		watchNamespace       string
 		concurrency          int
 		checkConcurrency     int
+		settingsFromAllowed  string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	metrics.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the liveness and readiness probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that of several replicas only one evaluates.")
 	flag.StringVar(&leaderElectNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the manager's own namespace.")
 	flag.StringVar(&watchNamespace, "watch-namespace", "", "Only watch PaaSDiagnosis objects in this namespace; empty watches all.")
 	flag.IntVar(&concurrency, "concurrency", 32, "How many diagnoses are evaluated at once. An evaluation waiting on a slow target holds one for at most its timeout, so there are enough that a few hanging targets do not delay the rest.")
 	flag.IntVar(&checkConcurrency, "check-concurrency", 4, "How many checks of one diagnosis run at once.")
+	flag.StringVar(&settingsFromAllowed, "settings-from-allowed", "", "Comma-separated Deployments (namespace/name, or namespace/* for a whole namespace) whose settings diagnoses may read through spec.settingsFrom without the Deployment's own label diagnosis.paasdiag.io/settings-from=true.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -54,13 +57,18 @@ func main() {
 	ctrl.SetLogger(logging.CapVerbosity(zap.New(zap.UseFlagOptions(&opts)), logging.MaxVerbosity))
 	log := ctrl.Log.WithName("setup")
 
+	metricsOpts, err := metrics.Options()
+	if err != nil {
+		log.Error(err, "Invalid metrics flags")
+		os.Exit(1)
+	}
 	cacheOpts := cache.Options{}
 	if watchNamespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{watchNamespace: {}}
 	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "paasdiag.diagnosis.paasdiag.io",
@@ -81,6 +89,7 @@ func main() {
 	if _, err := controllers.Setup(mgr, controllers.Options{
 		MaxConcurrentReconciles: concurrency,
 		CheckConcurrency:        checkConcurrency,
+		SettingsAllowed:         splitList(settingsFromAllowed),
 		Registerer:              ctrlmetrics.Registry,
 	}); err != nil {
 		log.Error(err, "Unable to set up the controller")
@@ -100,4 +109,15 @@ func main() {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -132,6 +132,38 @@ var _ = Describe("The shipped admission policy (config/admission)", Ordered, fun
 		Eventually(func() error { return both.Create(ctx, byDeployment("allowed")) }, "30s", "500ms").Should(Succeed())
 	})
 
+	It("[matrix] allows settingsFrom only to an author who may get the Deployment and the namespace's Secrets and ConfigMaps", func() {
+		ns := newNamespace()
+		fromSettings := func(name string) *v1alpha1.PaaSDiagnosis {
+			return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.PaaSDiagnosisSpec{
+				Interval: metav1.Duration{Duration: 600e9}, Timeout: metav1.Duration{Duration: 2e9},
+				SettingsFrom:  &v1alpha1.SettingsSource{Deployment: "bkpaas3-apiserver-web"},
+				InstancePools: &v1alpha1.InstancePoolsCheck{}}}
+		}
+		getWeb := rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{"bkpaas3-apiserver-web"}, Verbs: []string{"get"}}
+		getConfigMaps := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}
+		for i, tc := range []struct {
+			rights  []rbacv1.PolicyRule
+			missing string
+		}{
+			{nil, "you may not get Deployment bkpaas3-apiserver-web in namespace " + ns + ": spec.settingsFrom makes paasdiag read its settings"},
+			{[]rbacv1.PolicyRule{getWeb, getConfigMaps}, "you may not get Secrets in namespace " + ns + ": spec.settingsFrom"},
+			{[]rbacv1.PolicyRule{getWeb, getSecrets}, "you may not get ConfigMaps in namespace " + ns + ": spec.settingsFrom"},
+			{[]rbacv1.PolicyRule{getWeb, getSecrets, getConfigMaps}, ""},
+		} {
+			c := userWith(ctx, ns, fmt.Sprintf("settings-%d-%s", i, ns), tc.rights...)
+			Eventually(func(g Gomega) {
+				err := c.Create(ctx, fromSettings(fmt.Sprintf("settings-%d", i)))
+				if tc.missing == "" {
+					g.Expect(err).NotTo(HaveOccurred())
+					return
+				}
+				g.Expect(err).To(HaveOccurred())
+				g.Expect(err.Error()).To(ContainSubstring(tc.missing))
+			}, "30s", "500ms").Should(Succeed(), "case %d", i)
+		}
+	})
+
 	It("checks up to two cluster Secrets by name, and more as get on the namespace's Secrets", func() {
 		ns := newNamespace()
 		names := []string{"c1", "c2", "c3"}

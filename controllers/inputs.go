@@ -33,6 +33,9 @@ func secretUses(planned []check.Planned) []secretUse {
 			continue
 		}
 		for _, in := range c.Inputs {
+			if in.Secret == "" {
+				continue // a setting, read through settingsFrom
+			}
 			uses = append(uses, secretUse{name: in.Secret, key: in.Key, what: in.What, condition: c.Condition()})
 		}
 	}
@@ -112,7 +115,8 @@ type destinations func(secret string, annotations map[string]string) string
 
 // destinationsOf is the rule for a spec: a cluster credentials Secret must list every
 // API server the spec sends it to; the key's Secret must name the workloads DSN Secret
-// whose rows (and their API servers) it is used with. "*" allows any.
+// whose rows (and their API servers) it is used with ("deployment/<name>" for the
+// database a settingsFrom Deployment names). "*" allows any.
 func destinationsOf(spec *v1alpha1.PaaSDiagnosisSpec) destinations {
 	servers := map[string][]string{}
 	for _, c := range spec.Clusters {
@@ -121,9 +125,13 @@ func destinationsOf(spec *v1alpha1.PaaSDiagnosisSpec) destinations {
 		}
 	}
 	var key, workloads string
-	if db := spec.PlatformDatabase; db != nil {
-		if db.EncryptionKeySecretRef != nil && db.WorkloadsDSNSecretRef != nil && spec.DiscoverClusters {
+	if db := spec.PlatformDatabase; db != nil && db.EncryptionKeySecretRef != nil && spec.DiscoverClusters {
+		switch {
+		case db.WorkloadsDSNSecretRef != nil:
 			key, workloads = db.EncryptionKeySecretRef.Name, db.WorkloadsDSNSecretRef.Name
+		case spec.SettingsFrom != nil:
+			// The rows are those of the database the platform's own settings name.
+			key, workloads = db.EncryptionKeySecretRef.Name, "deployment/"+spec.SettingsFrom.Deployment
 		}
 	}
 	return func(secret string, annotations map[string]string) string {

@@ -59,6 +59,15 @@ func boundStatus(s *v1alpha1.PaaSDiagnosisStatus) {
 	sort.SliceStable(s.Pools, func(i, j int) bool { return worsePool(s.Pools[i], s.Pools[j]) })
 	s.Pools, s.PoolsOmitted = capPools(s.Pools, v1alpha1.MaxStatusPools, s.PoolsOmitted)
 
+	// One entry per kind of setting: a handful, never shed.
+	if len(s.Settings) > v1alpha1.MaxStatusSettings {
+		s.Settings = s.Settings[:v1alpha1.MaxStatusSettings]
+	}
+	for i := range s.Settings {
+		s.Settings[i].Name = truncate(s.Settings[i].Name, v1alpha1.MaxReasonLength)
+		s.Settings[i].Source = truncate(s.Settings[i].Source, v1alpha1.MaxMessageLength)
+	}
+
 	// The budget: shed the largest list's better half until the whole fits.
 	for statusBytes(s) > v1alpha1.MaxStatusBytes {
 		switch largest(s) {

@@ -56,6 +56,9 @@ type PaaSDiagnosisReconciler struct {
 	// Validator re-checks every spec against the CRD's rules before anything runs; nil
 	// uses the CRD embedded in the binary (specvalidation.Default).
 	Validator *specvalidation.Validator
+	// SettingsAllowed lists the Deployments diagnoses may read settings from without
+	// the Deployment's own label (the manager's --settings-from-allowed).
+	SettingsAllowed SettingsAllowList
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -220,15 +223,40 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	if err != nil {
 		return time.Time{}, err
 	}
+	settings, settingsStall, err := resolveSettings(ctx, r.APIReader, d.Namespace, &d.Spec, r.SettingsAllowed)
+	if err != nil {
+		return time.Time{}, err
+	}
 	// The checks whose spec section is invalid or whose inputs are missing are not run;
 	// the others are, so that one missing Secret does not hide what the rest would find.
+	// A setting the platform's configuration does not give makes its checks Unknown,
+	// without stalling: the spec is right, the platform's settings are not.
+	var unknowns []*stallError
+	usesSettings := map[string]bool{}
 	for _, c := range plan.Checks {
 		if c.Invalid != nil {
 			stalls = append(stalls, &stallError{condition: c.Condition(), reason: v1alpha1.ReasonInvalidSpec, message: c.Invalid.Error()})
+			continue
+		}
+		for _, in := range c.Inputs {
+			if in.Setting == "" {
+				continue
+			}
+			usesSettings[c.Condition()] = true
+			if settingsStall != nil {
+				stalls = append(stalls, &stallError{condition: c.Condition(), reason: settingsStall.reason, message: settingsStall.message})
+			} else if b := settingsBlock(in, settings, &d.Spec, secrets); b != nil {
+				b.condition = c.Condition()
+				unknowns = append(unknowns, b)
+			}
 		}
 	}
+	if settingsStall != nil && len(usesSettings) == 0 {
+		// Nothing needs the settings, but the spec names a source that cannot be read.
+		stalls = append(stalls, settingsStall)
+	}
 	blocked := map[string]*stallError{}
-	for _, s := range stalls {
+	for _, s := range append(append([]*stallError{}, stalls...), unknowns...) {
 		if blocked[s.condition] == nil {
 			blocked[s.condition] = s
 		}
@@ -241,24 +269,42 @@ func (r *PaaSDiagnosisReconciler) evaluate(ctx context.Context, d *v1alpha1.PaaS
 	}
 
 	start := r.now()
-	setPlatform(d, r.resolve(ctx, d, plan, secrets))
+	setPlatform(d, r.resolve(ctx, d, plan, check.Resolved{Secrets: secrets, Settings: settings}))
 	outcomes := r.Runner.Run(ctx, runnable, d.Spec.Timeout.Duration)
 	for _, c := range plan.Checks {
 		if s := blocked[c.Condition()]; s != nil {
-			outcomes = append(outcomes, check.Outcome{Checker: c.Checker, Result: check.Result{Status: check.Unknown, Reason: s.reason, Message: s.message}})
+			res := check.Result{Status: check.Unknown, Reason: s.reason, Message: s.message}
+			if usesSettings[c.Condition()] && settingsStall == nil && c.Invalid == nil {
+				res.Findings = []check.Finding{check.UnknownFinding("settings", s.reason, s.message)}
+			}
+			outcomes = append(outcomes, check.Outcome{Checker: c.Checker, Result: res})
+		}
+	}
+	// What the settings themselves call for goes to the first check that uses them.
+	if extra := settingsFindings(ctx, r.APIReader, d.Namespace, settings); len(extra) > 0 {
+		for i := range outcomes {
+			if usesSettings[outcomes[i].Checker.Condition()] {
+				outcomes[i].Result.Findings = append(outcomes[i].Result.Findings, extra...)
+				break
+			}
 		}
 	}
 	var stall *stallError
 	if len(stalls) > 0 {
 		// Secrets are not watched (paasdiag reads only the ones named, by name), so the
 		// next evaluation, an interval later, looks again.
-		messages := make([]string, 0, len(stalls))
+		var messages []string
+		said := map[string]bool{}
 		for _, s := range stalls {
-			messages = append(messages, s.message)
+			if !said[s.message] {
+				said[s.message] = true
+				messages = append(messages, s.message)
+			}
 		}
 		stall = &stallError{reason: stalls[0].reason, message: strings.Join(messages, "; ")}
 		log.Info("Diagnosis is stalled", "reason", stall.reason, "message", stall.message)
 	}
+	d.Status.Settings = settingsProvenance(&d.Spec, plan.Checks, settings, settingsStall)
 	setEvaluated(d, outcomes, stall, metav1.NewTime(start).Rfc3339Copy())
 	took := r.now().Sub(start)
 	checkDurations := make(map[string]time.Duration, len(outcomes))
@@ -309,13 +355,13 @@ func (r *PaaSDiagnosisReconciler) observeLateness(d *v1alpha1.PaaSDiagnosis, now
 
 // resolve hands the checks their inputs and reads the release line, within the
 // diagnosis' timeout.
-func (r *PaaSDiagnosisReconciler) resolve(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan, secrets check.Secrets) release.Detection {
+func (r *PaaSDiagnosisReconciler) resolve(ctx context.Context, d *v1alpha1.PaaSDiagnosis, plan check.Plan, resolved check.Resolved) release.Detection {
 	if plan.Resolve == nil {
 		return release.UnknownBecause("paasdiag was started without release detection")
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.Spec.Timeout.Duration)
 	defer cancel()
-	return plan.Resolve(ctx, secrets)
+	return plan.Resolve(ctx, resolved)
 }
 
 // due reports whether the diagnosis should be evaluated now: never evaluated, a new

@@ -89,7 +89,7 @@ func setInvalidSpec(d *v1alpha1.PaaSDiagnosis, planned []check.Planned, message 
 	set(d, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonInvalidSpec, message)
 	d.Status.ObservedGeneration = d.Generation
 	d.Status.Codes, d.Status.CodeSummary, d.Status.Findings = nil, "", nil
-	d.Status.Clusters, d.Status.Pools, d.Status.Platform = nil, nil, nil
+	d.Status.Clusters, d.Status.Pools, d.Status.Platform, d.Status.Settings = nil, nil, nil, nil
 	d.Status.FindingsOmitted, d.Status.ClustersOmitted, d.Status.PoolsOmitted, d.Status.Reduced = 0, 0, 0, ""
 	d.Status.Summary = &v1alpha1.StatusSummary{}
 }

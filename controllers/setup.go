@@ -29,6 +29,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Databases holds the connection pools; nil makes new ones.
 	Databases *platformdb.Pools
+	// SettingsAllowed lists the Deployments ("namespace/name", "namespace/*") that
+	// diagnoses may read settings from without the Deployment's own label.
+	SettingsAllowed SettingsAllowList
 }
 
 // Setup wires the reconciler with every check, as the manager runs it, and registers
@@ -78,6 +81,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 		Recorder:                mgr.GetEventRecorder("paasdiag"),
 		Metrics:                 recorder,
 		Validator:               validator,
+		SettingsAllowed:         opts.SettingsAllowed,
 	}
 	return r, r.SetupWithManager(mgr)
 }

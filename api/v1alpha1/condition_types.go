@@ -66,6 +66,16 @@ const (
 	// ReasonSecretNotMarked: a referenced Secret lacks the label SecretLabel=true that
 	// marks it for paasdiag; it is not used (docs/security.md).
 	ReasonSecretNotMarked = "SecretNotMarked"
+	// ReasonSettingsSourceNotFound: the settingsFrom Deployment, or its container, does
+	// not exist.
+	ReasonSettingsSourceNotFound = "SettingsSourceNotFound"
+	// ReasonSettingsSourceNotAllowed: the settingsFrom Deployment is neither labelled
+	// SettingsFromLabel=true nor allowed by the manager's --settings-from-allowed; it
+	// is not read (docs/security.md).
+	ReasonSettingsSourceNotAllowed = "SettingsSourceNotAllowed"
+	// ReasonSettingsSourceUnreadable: paasdiag may not read the settingsFrom
+	// Deployment (RBAC).
+	ReasonSettingsSourceUnreadable = "SettingsSourceUnreadable"
 	// ReasonInvalidSpec: the spec breaks a rule of the CRD (which API servers before
 	// 1.25 do not enforce: paasdiag does), or a part of it cannot be evaluated (a
 	// worker-log pattern that does not compile). Nothing of it is evaluated.
@@ -200,6 +210,28 @@ const (
 	// tables binding environments to plans, so paasdiag cannot name the environments
 	// whose next provisioning would fail, nor check deactivated plans still bound.
 	ReasonBindingsUnreadable = "BindingsUnreadable"
+)
+
+// Reasons for the platform's settings (spec.settingsFrom), on the condition of each
+// check that uses them.
+const (
+	// ReasonSettingMissing: Unknown, no code: the platform's configuration does not
+	// give a setting the check needs (or gives it in a form paasdiag cannot reproduce);
+	// the message names it.
+	ReasonSettingMissing = "SettingMissing"
+	// ReasonSettingsUnresolvable: Unknown, no code: the settings cannot be resolved as
+	// the platform's pod would get them (a non-optional ConfigMap or Secret missing, a
+	// value that does not parse): the platform's pods would not start or load either.
+	ReasonSettingsUnresolvable = "SettingsUnresolvable"
+	// ReasonSettingsChangedSinceStart: a Warning finding, no code: a ConfigMap or
+	// Secret the settings come from changed after the newest platform pod started;
+	// the running platform may still use the old value, paasdiag judges the new one.
+	ReasonSettingsChangedSinceStart = "SettingsChangedSinceStart"
+	// ReasonSettingsIncomplete: a Warning finding, no code: part of the platform's
+	// settings cannot be read or reproduced (a settings file PAAS_SETTINGS names that
+	// no ConfigMap or Secret mounts, a variable changing how Dynaconf loads); the
+	// message says which, and paasdiag judges what it could read.
+	ReasonSettingsIncomplete = "SettingsIncomplete"
 )
 
 // Reasons for a platform database that could not be read: Unknown, no code, on the

@@ -18,6 +18,8 @@ const (
 	MaxStatusAPIServers = 16
 	// MaxStatusPools bounds status.pools.
 	MaxStatusPools = 256
+	// MaxStatusSettings bounds status.settings (one entry per kind of setting).
+	MaxStatusSettings = 16
 
 	// MaxCodeLength bounds a code (status.codes, a finding's code).
 	MaxCodeLength = 16

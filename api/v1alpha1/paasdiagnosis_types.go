@@ -10,8 +10,8 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="has(self.clusters) || (has(self.discoverClusters) && self.discoverClusters) || has(self.initialClusterState) || has(self.workerLogs) || has(self.instancePools)",message="configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs or instancePools"
 // +kubebuilder:validation:XValidation:rule="duration(self.timeout) < duration(self.interval)",message="timeout must be shorter than interval"
-// +kubebuilder:validation:XValidation:rule="!has(self.instancePools) || (has(self.platformDatabase) && has(self.platformDatabase.defaultDSNSecretRef))",message="instancePools needs platformDatabase.defaultDSNSecretRef (the bk_paas_ng database)"
-// +kubebuilder:validation:XValidation:rule="!(has(self.discoverClusters) && self.discoverClusters) || (has(self.platformDatabase) && has(self.platformDatabase.workloadsDSNSecretRef))",message="discoverClusters needs platformDatabase.workloadsDSNSecretRef (the bk_engine_ng database)"
+// +kubebuilder:validation:XValidation:rule="!has(self.instancePools) || has(self.settingsFrom) || (has(self.platformDatabase) && has(self.platformDatabase.defaultDSNSecretRef))",message="instancePools needs settingsFrom or platformDatabase.defaultDSNSecretRef (the bk_paas_ng database)"
+// +kubebuilder:validation:XValidation:rule="!(has(self.discoverClusters) && self.discoverClusters) || has(self.settingsFrom) || (has(self.platformDatabase) && has(self.platformDatabase.workloadsDSNSecretRef))",message="discoverClusters needs settingsFrom or platformDatabase.workloadsDSNSecretRef (the bk_engine_ng database)"
 // +kubebuilder:validation:XValidation:rule="!has(self.initialClusterState) || !has(self.initialClusterState.verifyNodeLabels) || !self.initialClusterState.verifyNodeLabels || has(self.clusters) || (has(self.discoverClusters) && self.discoverClusters)",message="initialClusterState.verifyNodeLabels needs clusters or discoverClusters: the labels are read from the app clusters' nodes"
 type PaaSDiagnosisSpec struct {
 	// Interval is how often the diagnosis is evaluated. At least 10s.
@@ -34,6 +34,17 @@ type PaaSDiagnosisSpec struct {
 	// +optional
 	Timeout metav1.Duration `json:"timeout,omitempty"`
 
+	// SettingsFrom reads the platform's own settings from its apiserver Deployment
+	// (bkpaas3-apiserver-web), as the platform's process sees them: the container's
+	// environment (env, envFrom, $(VAR)), its Dynaconf PAAS_ settings and the settings
+	// files mounted from ConfigMaps or Secrets. The databases, the encryption key and
+	// its cipher come from there, and the apiserver pods for RestartRequired are the
+	// Deployment's. What platformDatabase and apiServerPodSelector set explicitly wins.
+	// The Deployment must be labelled diagnosis.paasdiag.io/settings-from=true, or
+	// allowed by the manager's --settings-from-allowed (docs/security.md).
+	// +optional
+	SettingsFrom *SettingsSource `json:"settingsFrom,omitempty"`
+
 	// Suspend stops evaluation while true. Status keeps the last verdict.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -48,8 +59,9 @@ type PaaSDiagnosisSpec struct {
 
 	// DiscoverClusters probes, in addition to clusters, every app cluster configured in
 	// the platform's workloads database (tables cluster_cluster and cluster_apiserver),
-	// with the credentials stored there. Needs platformDatabase.workloadsDSNSecretRef and,
-	// for encrypted credentials, platformDatabase.encryptionKeySecretRef.
+	// with the credentials stored there. Needs settingsFrom, or
+	// platformDatabase.workloadsDSNSecretRef and, for encrypted credentials,
+	// platformDatabase.encryptionKeySecretRef.
 	// +optional
 	DiscoverClusters bool `json:"discoverClusters,omitempty"`
 
@@ -65,7 +77,8 @@ type PaaSDiagnosisSpec struct {
 	// APIServerPodSelector selects the pods of the platform's apiserver processes
 	// (web and workers). With discoverClusters, a cluster row changed after these pods
 	// started is reported as RestartRequired: platform 1.6 and earlier cache cluster
-	// configuration per process. Unset: the check is skipped.
+	// configuration per process. Unset: the pods of the settingsFrom Deployment, or
+	// (without settingsFrom) the check is skipped.
 	// +optional
 	APIServerPodSelector *metav1.LabelSelector `json:"apiServerPodSelector,omitempty"`
 
@@ -84,9 +97,32 @@ type PaaSDiagnosisSpec struct {
 	WorkerLogs *WorkerLogsCheck `json:"workerLogs,omitempty"`
 
 	// InstancePools checks the pools of pre-created add-on service instances (4313022).
-	// Needs platformDatabase.defaultDSNSecretRef.
+	// Needs settingsFrom or platformDatabase.defaultDSNSecretRef.
 	// +optional
 	InstancePools *InstancePoolsCheck `json:"instancePools,omitempty"`
+}
+
+// SettingsFromLabel marks the platform's Deployment whose settings diagnoses in its
+// namespace may use through settingsFrom: whoever may label the Deployment consents to
+// paasdiag reading the credentials its pods are given.
+const SettingsFromLabel = "diagnosis.paasdiag.io/settings-from"
+
+// SettingsSource names the container of the platform's Deployment whose settings a
+// diagnosis uses.
+type SettingsSource struct {
+	// Deployment is the platform's apiserver Deployment in the diagnosis' namespace,
+	// e.g. bkpaas3-apiserver-web.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+	// +required
+	Deployment string `json:"deployment"`
+
+	// Container is the container whose settings are read; empty: the first.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+	// +optional
+	Container string `json:"container,omitempty"`
 }
 
 // ClusterTarget is one app cluster as the platform sees it: its API servers and the
@@ -399,11 +435,34 @@ type PaaSDiagnosisStatus struct {
 	// +optional
 	PoolsOmitted int32 `json:"poolsOmitted,omitempty"`
 
+	// Settings say where each setting the checks use came from (an explicit Secret
+	// reference, or the settingsFrom Deployment's env, envFrom or files), never a
+	// value; at most 16 (MaxStatusSettings).
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Settings []SettingProvenance `json:"settings,omitempty"`
+
 	// Reduced says why the last write carries conditions, codes and summary only: the
 	// API server refused the full status. Empty when status is complete.
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Reduced string `json:"reduced,omitempty"`
+}
+
+// SettingProvenance says where one setting came from.
+type SettingProvenance struct {
+	// Name is the setting: defaultDatabase, workloadsDatabase, encryptionKey, cipher
+	// or apiServerPods.
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+
+	// Source says where it came from, e.g. "Deployment bkpaas3-apiserver-web, container
+	// apiserver: env PAAS_DATABASE_* from Secret bkpaas3-apiserver-db-envs", or why it
+	// could not be found.
+	// +kubebuilder:validation:MaxLength=1024
+	Source string `json:"source"`
 }
 
 // StatusSummary counts what the checks looked at. The counts are complete whatever the

@@ -14,11 +14,17 @@
 //     and never upgrades or deletes it);
 //   - the Namespace is left out: Helm installs into the release namespace;
 //   - the Deployment keeps its pod and container securityContext, probes, ports and
-//     args, with replicas, image, resources, --leader-elect, --watch-namespace and
-//     scheduling taken from values.yaml, whose defaults are config/manager's;
+//     args, with replicas, image, resources, --leader-elect, --watch-namespace,
+//     --metrics-secure (metrics.secure) and scheduling taken from values.yaml, whose
+//     defaults are config/manager's;
 //   - config/prometheus is rendered only with serviceMonitor.enabled (the Service and
 //     the ServiceMonitor) and prometheusRule.enabled, config/admission only with
 //     admissionPolicy.enabled where the API server serves ValidatingAdmissionPolicy v1.
+//     The ServiceMonitor's endpoints scrape as config/ says (HTTPS with Prometheus'
+//     token) with metrics.secure, over plain HTTP without;
+//   - the metrics reader ClusterRole (config/rbac/metrics/role.yaml) is bound, by a
+//     ClusterRoleBinding of the chart's own, to the subjects metrics.readerSubjects
+//     lists, if any: config/ binds it to no one, as it cannot know who scrapes.
 //   - with watchNamespace, the manager's ClusterRole (config/rbac/role.yaml, from the
 //     RBAC markers) keeps only its rules on cluster-scoped resources; those on
 //     namespaced resources go to a Role and RoleBinding in the watched namespace, so
@@ -64,6 +70,13 @@ var conditions = map[string]string{
 	"ValidatingAdmissionPolicyBinding": `and .Values.admissionPolicy.enabled (.Capabilities.APIVersions.Has "` + vapCapability + `")`,
 }
 
+// metricsReaderRoles is where the ClusterRole a metrics scraper needs is
+// (controller-gen's output from config/rbac/metrics/_markers).
+const metricsReaderRoles = "config/rbac/metrics/role.yaml"
+
+// secure is the condition of the manager serving its metrics over HTTPS.
+const secure = ".Values.metrics.secure"
+
 // clusterScoped kinds get no namespace.
 var clusterScoped = map[string]bool{
 	"ClusterRole": true, "ClusterRoleBinding": true, "CustomResourceDefinition": true, "Namespace": true,
@@ -84,7 +97,7 @@ const namespacedSuffix = "-namespaced"
 // watched namespace; rules on the second stay in the ClusterRole, as a Role cannot grant
 // them. Generation fails on a resource in neither.
 var namespacedResources = map[string][]string{
-	"":                      {"pods", "pods/log", "secrets"},
+	"":                      {"configmaps", "pods", "pods/log", "secrets"},
 	"apps":                  {"deployments"},
 	"batch":                 {"jobs"},
 	"diagnosis.paasdiag.io": {"paasdiagnoses", "paasdiagnoses/status"},
@@ -95,6 +108,8 @@ var clusterResources = map[string][]string{
 	"":                             {"namespaces", "nodes"},
 	"admissionregistration.k8s.io": {"validatingadmissionpolicies", "validatingadmissionpolicybindings"},
 	"apiextensions.k8s.io":         {"customresourcedefinitions"},
+	"authentication.k8s.io":        {"tokenreviews"},
+	"authorization.k8s.io":         {"subjectaccessreviews"},
 }
 
 func main() {
@@ -179,6 +194,11 @@ func Generate(config string) (map[string][]byte, error) {
 	if manager == nil {
 		return nil, fmt.Errorf("no Deployment in %s/default", config)
 	}
+	binding, err := readerBinding(objects)
+	if err != nil {
+		return nil, err
+	}
+	files["templates/rbac/metrics/role_binding.yaml"] = []byte(binding)
 	for _, dest := range order {
 		src := "config/" + strings.TrimPrefix(dest, "templates/")
 		files[dest] = []byte(header(src) + strings.Join(templates[dest], "---\n"))
@@ -305,9 +325,15 @@ func render(o object, all []object) (string, error) {
 		}
 	}
 	var blocks map[string]block
-	if kind == "Deployment" {
+	switch kind {
+	case "Deployment":
 		var err error
 		if blocks, err = parameterise(body, ref); err != nil {
+			return "", err
+		}
+	case "ServiceMonitor":
+		var err error
+		if blocks, err = parameteriseEndpoints(body); err != nil {
 			return "", err
 		}
 	}
@@ -600,8 +626,8 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 		switch {
 		case arg == "--leader-elect" || arg == "--leader-elect=true":
 			lines = append(lines, "{{- if .Values.leaderElection }}", "- --leader-elect", "{{- end }}")
-		case strings.HasPrefix(arg, "--leader-elect") || strings.HasPrefix(arg, "--watch-namespace"):
-			return nil, fmt.Errorf("arg %s: leaderElection and watchNamespace are values of the chart", arg)
+		case strings.HasPrefix(arg, "--leader-elect") || strings.HasPrefix(arg, "--watch-namespace") || strings.HasPrefix(arg, "--metrics-secure"):
+			return nil, fmt.Errorf("arg %s: leaderElection, watchNamespace and metrics.secure are values of the chart", arg)
 		default:
 			text, err := marshal([]any{arg}, "")
 			if err != nil {
@@ -610,6 +636,7 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 			lines = append(lines, strings.TrimSuffix(text, "\n"))
 		}
 	}
+	lines = append(lines, "{{- if not "+secure+" }}", "- --metrics-secure=false", "{{- end }}")
 	lines = append(lines, "{{- with .Values.watchNamespace }}", "- --watch-namespace={{ . }}", "{{- end }}")
 	container["args"] = []any{"CHARTGEN_ARGS"}
 	inline := func(value string) block {
@@ -632,6 +659,89 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 		"CHARTGEN_AFFINITY":     with("affinity"),
 		"CHARTGEN_ARGS":         func(string, int) string { return strings.Join(lines, "\n") },
 	}, nil
+}
+
+// secureKeys are the fields of a ServiceMonitor endpoint that hold only when the
+// manager serves HTTPS: the scheme, Prometheus' credentials and the TLS settings.
+var secureKeys = []string{"scheme", "bearerTokenFile", "authorization", "tlsConfig"}
+
+// parameteriseEndpoints replaces a ServiceMonitor's endpoints by a placeholder whose
+// template keeps each endpoint as config/ has it (over HTTPS) with metrics.secure, and
+// scrapes it over plain HTTP, without credentials, without.
+func parameteriseEndpoints(body map[string]any) (map[string]block, error) {
+	spec := mapOf(body["spec"])
+	endpoints := asList(spec["endpoints"])
+	if len(endpoints) == 0 {
+		return nil, fmt.Errorf("no spec.endpoints")
+	}
+	var text []string
+	for i, e := range endpoints {
+		endpoint := mapOf(e)
+		if str(endpoint["scheme"]) != "https" {
+			return nil, fmt.Errorf("endpoint %d: scheme %q, want https: the manager serves its metrics over HTTPS by default", i, str(endpoint["scheme"]))
+		}
+		plain, https := map[string]any{}, map[string]any{}
+		for k, v := range endpoint {
+			plain[k] = v
+		}
+		for _, k := range secureKeys {
+			if v, ok := plain[k]; ok {
+				https[k] = v
+				delete(plain, k)
+			}
+		}
+		if len(plain) == 0 {
+			return nil, fmt.Errorf("endpoint %d has nothing but its scheme and credentials", i)
+		}
+		item, err := marshal([]any{plain}, "")
+		if err != nil {
+			return nil, err
+		}
+		extra, err := marshal(https, "  ")
+		if err != nil {
+			return nil, err
+		}
+		text = append(text, item+"  {{- if "+secure+" }}\n"+extra+"  {{- else }}\n  scheme: http\n  {{- end }}")
+	}
+	spec["endpoints"] = "CHARTGEN_ENDPOINTS"
+	return map[string]block{
+		"CHARTGEN_ENDPOINTS": func(key string, _ int) string { return key + "\n" + strings.Join(text, "\n") },
+	}, nil
+}
+
+// readerBinding returns the template of the ClusterRoleBinding of the metrics reader
+// ClusterRole to metrics.readerSubjects, rendered only if there are any.
+func readerBinding(objects []object) (string, error) {
+	var role *object
+	for i, o := range objects {
+		if o.source != metricsReaderRoles {
+			continue
+		}
+		if o.kind() != "ClusterRole" || role != nil {
+			return "", fmt.Errorf("%s: want one ClusterRole, have also %s %s", o.source, o.kind(), o.name())
+		}
+		role = &objects[i]
+	}
+	if role == nil {
+		return "", fmt.Errorf("%s is not in config/default: the ClusterRole a metrics scraper needs", metricsReaderRoles)
+	}
+	name := role.prefix + role.name()
+	return header(metricsReaderRoles+" (a binding of the chart's own: config/ binds the role to no one)") +
+		`{{- with .Values.metrics.readerSubjects }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ` + name + `
+  labels:
+    {{- include "paasdiag.labels" $ | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: ` + name + `
+subjects:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+`, nil
 }
 
 // block is the template text that replaces a placeholder's line: key is what precedes
@@ -713,7 +823,8 @@ leaderElection: ` + fmt.Sprint(leaderElection) + `
 # all. Set, the manager's permissions on namespaced resources (Secrets, Pods and their
 # logs, Jobs, Deployments, events, PaaSDiagnoses) are a Role and RoleBinding in this namespace, not
 # a ClusterRole: paasdiag can read nothing outside it. The ClusterRole keeps only what a
-# Role cannot grant (paasdiag's CRD, the admission policies). The namespace must exist.
+# Role cannot grant (paasdiag's CRD, the admission policies, the metrics endpoint's
+# TokenReviews and SubjectAccessReviews). The namespace must exist.
 watchNamespace: ""
 
 ` + resources + `
@@ -721,9 +832,30 @@ nodeSelector: {}
 tolerations: []
 affinity: {}
 
+# The manager's metrics endpoint, :8443/metrics.
+metrics:
+  # true (--metrics-secure): HTTPS, served only to a client whose bearer token the API
+  # server authenticates and authorizes for get on the non-resource URL /metrics, which
+  # the ClusterRole paasdiag-metrics-reader grants; others get 401 or 403. The
+  # certificate is self-signed, so the ServiceMonitor skips its verification. false:
+  # plain HTTP to anyone who reaches the port.
+  secure: true
+  # Whom to bind paasdiag-metrics-reader to (a ClusterRoleBinding of the same name):
+  # the ServiceAccount your Prometheus scrapes as, e.g.
+  #   readerSubjects:
+  #     - kind: ServiceAccount
+  #       name: prometheus-k8s
+  #       namespace: monitoring
+  # Empty: bind it yourself (kubectl create clusterrolebinding ... --clusterrole
+  # paasdiag-metrics-reader --serviceaccount NAMESPACE:NAME). The common Prometheus
+  # charts (kube-prometheus-stack, prometheus) already grant their server get on
+  # /metrics cluster-wide: nothing to add for them.
+  readerSubjects: []
+
 # The metrics Service and a ServiceMonitor (config/prometheus; needs the Prometheus
 # Operator's CRDs). Their names are fixed: the PaaSDiagControllerAbsent alert looks for
-# the job paasdiag-controller-manager-metrics.
+# the job paasdiag-controller-manager-metrics. Prometheus scrapes with its own
+# ServiceAccount's token: that account needs paasdiag-metrics-reader (metrics above).
 serviceMonitor:
   enabled: false
 
@@ -740,6 +872,22 @@ admissionPolicy:
 `)
 	enabled := map[string]any{"type": "object", "additionalProperties": false, "required": []string{"enabled"},
 		"properties": map[string]any{"enabled": map[string]any{"type": "boolean"}}}
+	subject := map[string]any{"type": "object", "additionalProperties": false, "required": []string{"kind", "name"},
+		"properties": map[string]any{
+			"kind":      map[string]any{"enum": []string{"ServiceAccount", "User", "Group"}},
+			"name":      map[string]any{"type": "string", "minLength": 1},
+			"namespace": map[string]any{"type": "string"},
+			"apiGroup":  map[string]any{"type": "string"},
+		},
+		// A ServiceAccount is named in its namespace.
+		"if":   map[string]any{"properties": map[string]any{"kind": map[string]any{"const": "ServiceAccount"}}},
+		"then": map[string]any{"required": []string{"namespace"}},
+	}
+	metrics := map[string]any{"type": "object", "additionalProperties": false, "required": []string{"secure"},
+		"properties": map[string]any{
+			"secure":         map[string]any{"type": "boolean"},
+			"readerSubjects": map[string]any{"type": "array", "items": subject},
+		}}
 	s := map[string]any{
 		"$schema":              "https://json-schema.org/draft-07/schema#",
 		"type":                 "object",
@@ -761,6 +909,7 @@ admissionPolicy:
 			"nodeSelector":    map[string]any{"type": "object"},
 			"tolerations":     map[string]any{"type": "array"},
 			"affinity":        map[string]any{"type": "object"},
+			"metrics":         metrics,
 			"serviceMonitor":  enabled,
 			"prometheusRule":  enabled,
 			"admissionPolicy": enabled,
@@ -792,6 +941,12 @@ paasdiag {{ .Chart.AppVersion }} runs in namespace {{ .Release.Namespace }}
 {{- if and .Values.admissionPolicy.enabled (not (.Capabilities.APIVersions.Has "` + vapCapability + `")) }}
 The API server does not serve ValidatingAdmissionPolicy v1 (Kubernetes 1.30+): the
 admission policy that checks a diagnosis's author was not installed.
+{{- end }}
+{{- if and .Values.metrics.secure (not .Values.metrics.readerSubjects) }}
+
+Metrics are served over HTTPS on :8443 only to clients allowed to get /metrics: bind
+the ClusterRole paasdiag-metrics-reader to your Prometheus' ServiceAccount
+(metrics.readerSubjects) unless its own role grants that already.
 {{- end }}
 
 Label the namespace as config/manager does:

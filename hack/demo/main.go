@@ -1,10 +1,13 @@
 // Command demo shows paasdiag at work on this machine, with nothing but real parts: a
 // control plane for the controller (kube-apiserver and etcd), a second one as the
-// bkpaas3 app cluster, a MariaDB holding the platform's tables, and the manager. It
-// walks through a healthy installation, the app-cluster token losing its permission
-// (4313021), the redis pool running dry (4313022) and both repaired, printing what
-// `kubectl get paasdiagnosis` shows at each step. Everything it starts is stopped and
-// removed when it ends, also on Ctrl-C.
+// bkpaas3 app cluster, a MariaDB holding the platform's two databases, and the manager.
+// The diagnosis is the zero-configuration one: it names only the platform's apiserver
+// Deployment (spec.settingsFrom), whose environment gives the databases and the key;
+// the Deployment exists in the control plane as the platform's chart would write it
+// (no pod needs to run). It walks through a healthy installation, the app-cluster
+// token losing its permission (4313021), the redis pool running dry (4313022) and both
+// repaired, printing what `kubectl get paasdiagnosis` shows at each step. Everything
+// it starts is stopped and removed when it ends, also on Ctrl-C.
 //
 //	make demo
 package main
@@ -13,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -111,7 +116,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	step("Laying out the platform: the redis pools in bk_paas_ng, the platform's token on the app cluster")
+	step("Laying out the platform: the redis pools in bk_paas_ng, the app cluster in bk_engine_ng, the platform's token on the app cluster")
 	platform, err := mariadb.NewPlatform(db, "bk_paas_ng", mariadb.Main)
 	if err != nil {
 		return err
@@ -126,11 +131,23 @@ func run(ctx context.Context) error {
 	if _, err := platform.Instances(exclusive, 2, false, "fifo"); err != nil {
 		return err
 	}
-	dsn, err := platform.ReadOnlyUser("paasdiag", "demo-password")
+	token, err := app.TokenUser("bkpaas3-platform", "cluster-admin")
 	if err != nil {
 		return err
 	}
-	token, err := app.TokenUser("bkpaas3-platform", "cluster-admin")
+	workloads, err := mariadb.NewWorkloads(db, "bk_engine_ng", mariadb.Main)
+	if err != nil {
+		return err
+	}
+	if _, err := workloads.Cluster("default-main", []string{strings.TrimSuffix(app.URL, "/")},
+		mariadb.Encrypt(app.CA, nil, nil, token, mariadb.FernetEncrypter(demoKey))); err != nil {
+		return err
+	}
+	defaultDSN, err := platform.ReadOnlyUser("bkpaas3", "demo-password")
+	if err != nil {
+		return err
+	}
+	workloadsDSN, err := workloads.ReadOnlyUser("bkpaas3_engine", "demo-wl-password")
 	if err != nil {
 		return err
 	}
@@ -150,7 +167,11 @@ func run(ctx context.Context) error {
 
 	step("Applying a diagnosis of the installation")
 	manifest := filepath.Join(dir, "diagnosis.yaml")
-	if err := os.WriteFile(manifest, []byte(sample(app, dsn, token)), 0o600); err != nil {
+	objects, err := sample(defaultDSN, workloadsDSN)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(manifest, []byte(objects), 0o600); err != nil {
 		return err
 	}
 	if err := runKubectl(ctx, kubeconfig, "apply", "-f", manifest); err != nil {
@@ -269,40 +290,80 @@ func waitFor(ctx context.Context, c client.Client, key types.NamespacedName, con
 }
 
 // sample is what an operator applies: the Secrets and the diagnosis.
-func sample(app *appcluster.Cluster, dsn, token string) string {
-	indent := func(pem []byte) string {
-		return "    " + strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n    ")
+// demoKey is the platform's BKKRILL_ENCRYPT_SECRET_KEY in the demo: 32 bytes,
+// URL-safe base64, as the platform's chart generates it.
+const demoKey = "ZGVtby1vbmx5LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
+
+// sample is what a bkpaas3 release holds (its apiserver Deployment, the ConfigMap and
+// Secret its environment comes from), the label that lets paasdiag read it, and the
+// zero-configuration diagnosis.
+func sample(defaultDSN, workloadsDSN string) (string, error) {
+	def, err := mysql.ParseDSN(defaultDSN)
+	if err != nil {
+		return "", err
+	}
+	wl, err := mysql.ParseDSN(workloadsDSN)
+	if err != nil {
+		return "", err
+	}
+	host, port, err := net.SplitHostPort(def.Addr)
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf(`apiVersion: v1
 kind: Namespace
 metadata:
   name: %[1]s
 ---
+# The platform's own objects, as its chart writes them.
 apiVersion: v1
-kind: Secret
+kind: ConfigMap
 metadata:
-  name: app-cluster-default-main
+  name: bkpaas3-apiserver-envs
   namespace: %[1]s
-  labels:
-    diagnosis.paasdiag.io/secret: "true"
-  annotations:
-    # Where this token may be sent: the demo's app cluster only.
-    diagnosis.paasdiag.io/api-servers: %[5]q
-stringData:
-  ca.crt: |
-%[2]s
-  token: %[3]s
+data:
+  PAAS_DATABASE_HOST: %[2]q
+  PAAS_DATABASE_PORT: %[3]q
+  PAAS_DATABASE_NAME: %[4]q
+  PAAS_WL_DATABASE_HOST: %[2]q
+  PAAS_WL_DATABASE_PORT: %[3]q
+  PAAS_WL_DATABASE_NAME: %[5]q
 ---
 apiVersion: v1
 kind: Secret
 metadata:
-  name: bkpaas3-db
+  name: bkpaas3-apiserver-secrets
+  namespace: %[1]s
+stringData:
+  PAAS_DATABASE_USER: %[6]q
+  PAAS_DATABASE_PASSWORD: %[7]q
+  PAAS_WL_DATABASE_USER: %[8]q
+  PAAS_WL_DATABASE_PASSWORD: %[9]q
+  PAAS_BKKRILL_ENCRYPT_SECRET_KEY: %[10]q
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bkpaas3-apiserver-web
   namespace: %[1]s
   labels:
-    diagnosis.paasdiag.io/secret: "true"
-stringData:
-  dsn: %[4]q
+    # The one step before the first verdict: consent to paasdiag reading its settings.
+    diagnosis.paasdiag.io/settings-from: "true"
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: bkpaas3-apiserver-web}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: bkpaas3-apiserver-web}
+    spec:
+      containers:
+        - name: apiserver
+          image: bkpaas3-apiserver:1.7.0
+          envFrom:
+            - configMapRef: {name: bkpaas3-apiserver-envs}
+            - secretRef: {name: bkpaas3-apiserver-secrets}
 ---
+# The diagnosis: no Secret, no DSN, no selector of its own.
 apiVersion: diagnosis.paasdiag.io/v1alpha1
 kind: PaaSDiagnosis
 metadata:
@@ -312,15 +373,12 @@ spec:
   interval: 10s
   timeout: 5s
   certificateExpiryWarning: 1h
-  clusters:
-    - name: default-main
-      apiServers: [%[5]q]
-      credentialsSecretRef: {name: app-cluster-default-main}
-  platformDatabase:
-    defaultDSNSecretRef: {name: bkpaas3-db, key: dsn}
+  settingsFrom:
+    deployment: bkpaas3-apiserver-web
+  discoverClusters: true
   instancePools:
     minAvailable: 1
-`, namespace, indent(app.CA), token, dsn, strings.TrimSuffix(app.URL, "/"))
+`, namespace, host, port, def.DBName, wl.DBName, def.User, def.Passwd, wl.User, wl.Passwd, demoKey), nil
 }
 
 type devNull struct{}

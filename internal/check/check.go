@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/platformsettings"
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
@@ -78,20 +79,31 @@ type Outcome struct {
 	Duration time.Duration
 }
 
-// Input is a Secret a check reads: one key of it, or (Key empty) the whole Secret.
+// Input is a Secret a check reads: one key of it, or (Key empty) the whole Secret; or
+// (Setting set) one of the platform's settings, read through spec.settingsFrom.
 type Input struct {
 	Secret string
 	Key    string
-	// What the Secret is for, for messages, e.g. "DSN of the default database".
+	// Setting is a platformsettings setting name, e.g. defaultDatabase; Secret and
+	// Key are then empty.
+	Setting string
+	// What the input is for, for messages, e.g. "DSN of the default database".
 	What string
+}
+
+// Resolved are what the reconciler read for one evaluation: the Secrets the spec
+// names and, with spec.settingsFrom, the platform's settings (nil without).
+type Resolved struct {
+	Secrets  Secrets
+	Settings *platformsettings.Platform
 }
 
 // Planned is a check a diagnosis enables, as built from its spec section.
 type Planned struct {
 	Checker
-	// Inputs are the Secrets it reads. The reconciler reads what the plan's checks
-	// declare, once per evaluation; a Secret or key that is missing blocks exactly the
-	// checks that declared it.
+	// Inputs are the Secrets and settings it reads. The reconciler reads what the
+	// plan's checks declare, once per evaluation; a Secret, key or setting that is
+	// missing blocks exactly the checks that declared it.
 	Inputs []Input
 	// Invalid says why its spec section was rejected when the check was built, beyond
 	// what the CRD can express (a pattern that does not compile); it is then not run.
@@ -102,11 +114,11 @@ type Planned struct {
 type Plan struct {
 	// Checks are the checks the spec enables, in the order of the troubleshooting steps.
 	Checks []Planned
-	// Resolve hands the checks the Secrets they declared, as typed inputs (DSNs, the
-	// platform's key, cluster credentials), and reads the platform's release line, which
-	// it returns. The reconciler calls it once, before the checks run; nil leaves the
-	// line unknown.
-	Resolve func(ctx context.Context, secrets Secrets) release.Detection
+	// Resolve hands the checks the Secrets and settings they declared, as typed inputs
+	// (DSNs, the platform's key, cluster credentials), and reads the platform's release
+	// line, which it returns. The reconciler calls it once, before the checks run; nil
+	// leaves the line unknown.
+	Resolve func(ctx context.Context, resolved Resolved) release.Detection
 }
 
 // Builder builds a diagnosis' plan from its spec, for one evaluation.

@@ -82,11 +82,20 @@ func (c *ClusterReachability) Check(ctx context.Context) check.Result {
 	}
 	inv := c.in.inventory(ctx, now)
 	res := check.Result{Status: check.Pass, Reason: v1alpha1.ReasonSucceeded, Findings: inv.discoveryFindings()}
-	if c.podSelector != nil && c.reader != nil {
+	if c.pods() != nil && c.reader != nil {
 		res.Findings = append(res.Findings, c.restartFindings(ctx, inv.clusters)...)
 	}
 	judgeClusters(&res, inv.clusters, inv.probed, now, c.expiryWarning)
 	return res
+}
+
+// pods selects the platform's apiserver pods: apiServerPodSelector, else the
+// settingsFrom Deployment's selector, else nil (RestartRequired is not judged).
+func (c *ClusterReachability) pods() *metav1.LabelSelector {
+	if c.podSelector != nil {
+		return c.podSelector
+	}
+	return c.in.apiServerPods
 }
 
 // restartFindings warns about discovered clusters that changed after some of the
@@ -96,7 +105,7 @@ func (c *ClusterReachability) Check(ctx context.Context) check.Result {
 // Only on 1.6 is the code claimed; with the release line unknown the warning carries
 // no code and says on which lines it holds.
 func (c *ClusterReachability) restartFindings(ctx context.Context, targets []*clusterTarget) []check.Finding {
-	namespace, sel, rel := c.namespace, c.podSelector, c.in.release
+	namespace, sel, rel := c.namespace, c.pods(), c.in.release
 	if rel.Line == release.Line17Plus {
 		// From 1.7 the platform drops its cached clusters itself when one changes
 		// (_GlobalConfigLastModified): no restart is needed, nothing to warn about.

@@ -76,7 +76,7 @@ func boundPoolOnLine(t *testing.T, line mariadb.Line, legacyGrant bool, fill fun
 	pools := platformdb.NewPools()
 	defer pools.Forget(client.ObjectKeyFromObject(d))
 	pl := Build(Dependencies{Databases: pools})(d)
-	pl.Resolve(context.Background(), check.Secrets{"db": {"dsn": []byte(dsn)}})
+	pl.Resolve(context.Background(), check.Resolved{Secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}})
 	return pl.Checks[0].Check(context.Background())
 }
 
@@ -363,7 +363,7 @@ func discoverOnLine(t *testing.T, line mariadb.Line, key string, fill func(w *ma
 	pl := Build(Dependencies{Databases: pools})(d)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	det := pl.Resolve(ctx, check.Secrets{"wl": {"dsn": []byte(dsn)}, "encrypt": {"key": []byte(key)}})
+	det := pl.Resolve(ctx, check.Resolved{Secrets: check.Secrets{"wl": {"dsn": []byte(dsn)}, "encrypt": {"key": []byte(key)}}})
 	if want := map[bool]release.Line{true: release.Line16, false: release.Line17Plus}[line.Legacy()]; det.Line != want {
 		t.Fatalf("release line %s (%s), want %s", det.Line, det.Evidence, want)
 	}

@@ -216,8 +216,8 @@ func judgeNodeState(cluster string, st platformdb.ClusterState, recorded bool, n
 // leaves them out. The Job is not judged, whatever its state: its command is gone.
 // A difference is a warning without a code, since the platform raises none for it.
 func (c *InitialClusterState) checkNodeState(ctx context.Context) check.Result {
-	if c.in.workloadsDB.ref == nil {
-		msg := "on platform 1.7+ the initial cluster state Job is not used; comparing the recorded node state needs platformDatabase.workloadsDSNSecretRef"
+	if !c.in.workloadsDB.configured() {
+		msg := "on platform 1.7+ the initial cluster state Job is not used; comparing the recorded node state needs settingsFrom or platformDatabase.workloadsDSNSecretRef"
 		return check.Only(check.UnknownFinding("nodestate", v1alpha1.ReasonNodeStateUnreadable, msg))
 	}
 	conn, err := c.in.open(c.in.workloadsDB)

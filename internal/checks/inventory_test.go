@@ -30,7 +30,7 @@ func TestInventoryProbesEachAPIServerOncePerEvaluation(t *testing.T) {
 	for evaluation := 1; evaluation <= 2; evaluation++ {
 		// Each evaluation builds its plan anew: nothing is shared between evaluations.
 		p, in := buildPlan(d, Dependencies{Reader: reader})
-		in.bind(secrets)
+		in.bind(check.Resolved{Secrets: secrets})
 		in.release = det
 		checks := []check.Checker{p.Checks[0].Checker, p.Checks[1].Checker}
 		var wg sync.WaitGroup

@@ -17,7 +17,7 @@ import (
 func builtCheck(t *testing.T, d *v1alpha1.PaaSDiagnosis, deps Dependencies, secrets check.Secrets, det release.Detection, condition string) check.Checker {
 	t.Helper()
 	p, in := buildPlan(d, deps)
-	in.bind(secrets)
+	in.bind(check.Resolved{Secrets: secrets})
 	in.release = det
 	for _, c := range p.Checks {
 		if c.Condition() == condition {
@@ -119,7 +119,7 @@ func TestBindTypesTheSecrets(t *testing.T) {
 		PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: ref("db", "dsn"), WorkloadsDSNSecretRef: ref("wl", "dsn"),
 			EncryptionKeySecretRef: ref("key", "k")}}}
 	_, in := buildPlan(d, Dependencies{})
-	in.bind(check.Secrets{"cred-a": {"token": []byte("t0k")}, "db": {"dsn": []byte("u:p@tcp(h)/d")}, "key": {"k": []byte(" k3y\n")}})
+	in.bind(check.Resolved{Secrets: check.Secrets{"cred-a": {"token": []byte("t0k")}, "db": {"dsn": []byte("u:p@tcp(h)/d")}, "key": {"k": []byte(" k3y\n")}}})
 	if c := in.credentials["a"]; c.Token != "t0k" || c.ServerName != "kubernetes" {
 		t.Errorf("credentials %+v", c)
 	}
@@ -138,7 +138,7 @@ func TestBindTypesTheSecrets(t *testing.T) {
 // touching a database.
 func TestReleaseUnknownWithoutDatabase(t *testing.T) {
 	p := Build(Dependencies{})(&v1alpha1.PaaSDiagnosis{Spec: v1alpha1.PaaSDiagnosisSpec{WorkerLogs: &v1alpha1.WorkerLogsCheck{}}})
-	det := p.Resolve(context.Background(), check.Secrets{})
+	det := p.Resolve(context.Background(), check.Resolved{Secrets: check.Secrets{}})
 	if det.Line != release.Unknown || !strings.Contains(det.Evidence, "no platform database") {
 		t.Errorf("%+v", det)
 	}

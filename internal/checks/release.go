@@ -16,14 +16,14 @@ import (
 // line to the other; with none, it is Unknown and the evidence says why. The
 // reconciler bounds ctx by the diagnosis' timeout.
 func (in *inputs) detectRelease(ctx context.Context) release.Detection {
-	if in.defaultDB.ref == nil && in.workloadsDB.ref == nil {
-		return release.UnknownBecause("no platform database is configured (spec.platformDatabase): the release line is read from its django_migrations")
+	if !in.defaultDB.configured() && !in.workloadsDB.configured() {
+		return release.UnknownBecause("no platform database is configured (spec.platformDatabase or spec.settingsFrom): the release line is read from its django_migrations")
 	}
 	applied := map[string][]string{}
 	var failures []string
 	read := 0
 	for _, source := range []dsnInput{in.workloadsDB, in.defaultDB} {
-		if source.ref == nil {
+		if !source.configured() {
 			continue
 		}
 		if !source.read {

@@ -70,8 +70,12 @@ func (s *Settings) DatabaseDSN(env *Env, prefix string) (*Found, error) {
 		return nil, err
 	}
 	if name == nil || !Truthy(name.Value) {
+		consequence := "so the platform has no such database either"
+		if len(s.Unseen) > 0 {
+			consequence = "so the platform has no such database either, unless a settings file paasdiag cannot read sets " + prefix + "DATABASE_NAME (" + s.unseenPaths() + ")"
+		}
 		return nil, &Missing{Setting: Prefix + "_" + prefix + "DATABASE_NAME", Message: fmt.Sprintf(
-			"the platform's %s database is not configured in %s: neither %s nor %s_%sDATABASE_NAME is set, so the platform has no such database either", dbLabel(prefix), where, urlVar, Prefix, prefix)}
+			"the platform's %s database is not configured in %s: neither %s nor %s_%sDATABASE_NAME (nor %sDATABASE_NAME in a settings file paasdiag read) is set, %s", dbLabel(prefix), where, urlVar, Prefix, prefix, prefix, consequence)}
 	}
 	cfg := mysql.NewConfig()
 	cfg.DBName = PyStr(name.Value)
@@ -100,7 +104,7 @@ func (s *Settings) DatabaseDSN(env *Env, prefix string) (*Found, error) {
 	}
 	if host == "" || strings.HasPrefix(host, "/") {
 		return nil, &Missing{Setting: Prefix + "_" + prefix + "DATABASE_HOST", Message: fmt.Sprintf(
-			"%s_%sDATABASE_HOST is not set (or is a socket path): the platform connects through a Unix socket inside its pod, which paasdiag cannot reach", Prefix, prefix)}
+			"%s_%sDATABASE_HOST is not set (or is a socket path): the platform connects through a Unix socket inside its pod, which paasdiag cannot reach%s", Prefix, prefix, s.unseenNote())}
 	}
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
 	options, err := get("DATABASE_OPTIONS")
@@ -191,7 +195,7 @@ func (s *Settings) EncryptionKey(env *Env) (*Found, error) {
 	setting := Prefix + "_BKKRILL_ENCRYPT_SECRET_KEY"
 	switch {
 	case st == nil:
-		return nil, &Missing{Setting: setting, Message: fmt.Sprintf("%s is not set in Deployment %s: the platform requires it (its settings validator)", setting, env.Deployment)}
+		return nil, &Missing{Setting: setting, Message: fmt.Sprintf("%s is not set in Deployment %s: the platform requires it (its settings validator)%s", setting, env.Deployment, s.unseenNote())}
 	case st.Unknown || st.Lazy != "":
 		return nil, &Missing{Setting: setting, Message: fmt.Sprintf("%s (%s) is computed by the platform's process or its pod, which paasdiag does not see", setting, st.Source)}
 	}
@@ -209,6 +213,24 @@ func (s *Settings) Cipher() (v1alpha1.Cipher, string) {
 		return v1alpha1.CipherSM4CTR, st.Source
 	}
 	return v1alpha1.CipherFernet, st.Source
+}
+
+// unseenPaths names the settings files paasdiag cannot read.
+func (s *Settings) unseenPaths() string {
+	paths := make([]string, len(s.Unseen))
+	for i, u := range s.Unseen {
+		paths[i] = u.Path
+	}
+	return strings.Join(paths, ", ")
+}
+
+// unseenNote ends a message about a setting paasdiag did not find: a settings file it
+// cannot read may set it.
+func (s *Settings) unseenNote() string {
+	if len(s.Unseen) == 0 {
+		return ""
+	}
+	return "; a settings file paasdiag cannot read may set it (" + s.unseenPaths() + ")"
 }
 
 func dbLabel(prefix string) string {

@@ -44,6 +44,10 @@ type Env struct {
 	Sources []Source
 	// Selector is the Deployment's pod selector.
 	Selector *metav1.LabelSelector
+	// Files are the platform's settings files as the container's ConfigMap and Secret
+	// volumes give them, and those paasdiag cannot read (ReadEnv fills it; nil when
+	// the Env was not read from a Deployment).
+	Files *SettingsFiles
 }
 
 // Source is a ConfigMap or Secret the environment was read from.
@@ -65,6 +69,13 @@ func (p *Problem) Error() string { return p.Message }
 // order, $(VAR) expanded against what is
 // defined before it ($$ escapes), valueFrom read from Secrets and ConfigMaps. A
 // missing Deployment, container, or non-optional source is a Problem naming it.
+//
+// It then resolves the platform's settings files (Env.Files): those Dynaconf would load
+// (PAAS_SETTINGS, /app/settings_files/*.yaml, /app/settings_local.yaml and their .local.
+// siblings) that the container's configMap, secret and projected volumes provide, as
+// the kubelet projects them (items, subPath, optional), reading only the objects those
+// files need; the others are Files.Unseen. A non-optional object or key such a file
+// needs that is missing is a Problem naming it. Sources lists every object read.
 func ReadEnv(ctx context.Context, reader client.Reader, namespace, deployment, container string) (*Env, error) {
 	var d appsv1.Deployment
 	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: deployment}, &d); err != nil {
@@ -73,6 +84,13 @@ func ReadEnv(ctx context.Context, reader client.Reader, namespace, deployment, c
 		}
 		return nil, fmt.Errorf("reading Deployment %q: %w", deployment, err)
 	}
+	return EnvOf(ctx, reader, &d, container)
+}
+
+// EnvOf is ReadEnv for a Deployment already read: the ConfigMaps and Secrets its
+// container names are read in its namespace.
+func EnvOf(ctx context.Context, reader client.Reader, d *appsv1.Deployment, container string) (*Env, error) {
+	namespace, deployment := d.Namespace, d.Name
 	containers := d.Spec.Template.Spec.Containers
 	var c *corev1.Container
 	for i := range containers {
@@ -84,7 +102,7 @@ func ReadEnv(ctx context.Context, reader client.Reader, namespace, deployment, c
 	if c == nil {
 		return nil, &Problem{fmt.Sprintf("settingsFrom: Deployment %q has no container %q", deployment, container)}
 	}
-	r := &envReader{ctx: ctx, reader: reader, namespace: namespace, seen: map[string]Source{},
+	r := &envReader{ctx: ctx, reader: reader, namespace: namespace, seen: map[string]Source{}, read: map[string]map[string]string{},
 		env: &Env{Deployment: deployment, Container: c.Name, Vars: map[string]Var{}, Selector: d.Spec.Selector}}
 	for _, from := range c.EnvFrom {
 		if err := r.envFrom(from); err != nil {
@@ -96,6 +114,15 @@ func ReadEnv(ctx context.Context, reader client.Reader, namespace, deployment, c
 			return nil, err
 		}
 	}
+	cwd := c.WorkingDir
+	if cwd == "" {
+		cwd = platformBaseDir // the image's WORKDIR
+	}
+	files, err := newPodFS(r, d.Spec.Template.Spec.Volumes, c.VolumeMounts, r.env.Vars).planFiles(r.env, cwd)
+	if err != nil {
+		return nil, err
+	}
+	r.env.Files = files
 	for _, s := range r.seen {
 		r.env.Sources = append(r.env.Sources, s)
 	}
@@ -111,10 +138,18 @@ type envReader struct {
 	namespace string
 	env       *Env
 	seen      map[string]Source
+	// read are the objects' data already read (each object is read once).
+	read map[string]map[string]string
+	// binary are the keys of each ConfigMap that come from its binaryData.
+	binary map[string]map[string]bool
 }
 
-// data returns the Secret's or ConfigMap's data, or nil when it does not exist.
+// data returns the Secret's or ConfigMap's data (a ConfigMap's binaryData too), or nil
+// when it does not exist.
 func (r *envReader) data(kind, name string) (map[string]string, error) {
+	if d, ok := r.read[kind+"/"+name]; ok {
+		return d, nil
+	}
 	var obj client.Object
 	switch kind {
 	case "Secret":
@@ -124,6 +159,7 @@ func (r *envReader) data(kind, name string) (map[string]string, error) {
 	}
 	if err := r.reader.Get(r.ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.read[kind+"/"+name] = nil
 			return nil, nil
 		}
 		return nil, fmt.Errorf("reading %s %q: %w", kind, name, err)
@@ -141,6 +177,30 @@ func (r *envReader) data(kind, name string) (map[string]string, error) {
 		}
 		for k, v := range o.BinaryData {
 			out[k] = string(v)
+			if r.binary == nil {
+				r.binary = map[string]map[string]bool{}
+			}
+			if r.binary[kind+"/"+name] == nil {
+				r.binary[kind+"/"+name] = map[string]bool{}
+			}
+			r.binary[kind+"/"+name][k] = true
+		}
+	}
+	r.read[kind+"/"+name] = out
+	return out, nil
+}
+
+// envData is data as the kubelet gives it to env and envFrom: a ConfigMap's data
+// only (its binaryData goes to volumes alone).
+func (r *envReader) envData(kind, name string) (map[string]string, error) {
+	data, err := r.data(kind, name)
+	if err != nil || data == nil || len(r.binary[kind+"/"+name]) == 0 {
+		return data, err
+	}
+	out := make(map[string]string, len(data))
+	for k, v := range data {
+		if !r.binary[kind+"/"+name][k] {
+			out[k] = v
 		}
 	}
 	return out, nil
@@ -167,7 +227,7 @@ func (r *envReader) envFrom(from corev1.EnvFromSource) error {
 	default:
 		return nil
 	}
-	data, err := r.data(kind, name)
+	data, err := r.envData(kind, name)
 	if err != nil {
 		return err
 	}
@@ -211,7 +271,7 @@ func (r *envReader) envVar(v corev1.EnvVar) error {
 		r.env.Vars[v.Name] = Var{Known: false, Source: "env " + v.Name + " (from the running pod)"}
 		return nil
 	}
-	data, err := r.data(kind, name)
+	data, err := r.envData(kind, name)
 	if err != nil {
 		return err
 	}

@@ -319,3 +319,24 @@ func TestSET05_KeyAndCipher(t *testing.T) {
 		t.Errorf("a numeric key: %+v %v (force_bytes(123) is b'123')", k, err)
 	}
 }
+
+// The kubelet gives env and envFrom a ConfigMap's data only: a key in its binaryData
+// is not a variable (configMapKeyRef to it fails the pod, unless optional).
+func TestSET03_BinaryDataIsNotEnv(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "envs"},
+		Data: map[string]string{"PAAS_DATABASE_NAME": "bk_paas_ng"}, BinaryData: map[string][]byte{"PAAS_DATABASE_HOST": []byte("db")}}
+	from := corev1.EnvFromSource{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "envs"}}}
+	reader := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(deployment(corev1.Container{Name: "apiserver", EnvFrom: []corev1.EnvFromSource{from}}), cm).Build()
+	env, err := ReadEnv(context.Background(), reader, "blueking", "bkpaas3-apiserver-web", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := env.Vars["PAAS_DATABASE_HOST"]; ok || env.Vars["PAAS_DATABASE_NAME"].Value != "bk_paas_ng" {
+		t.Errorf("vars %+v", env.Vars)
+	}
+	ref := corev1.EnvVar{Name: "PAAS_DATABASE_HOST", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "envs"}, Key: "PAAS_DATABASE_HOST"}}}
+	reader = fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(deployment(corev1.Container{Name: "apiserver", Env: []corev1.EnvVar{ref}}), cm).Build()
+	if _, err := ReadEnv(context.Background(), reader, "blueking", "bkpaas3-apiserver-web", ""); err == nil || !strings.Contains(err.Error(), "key PAAS_DATABASE_HOST not found in ConfigMap") {
+		t.Errorf("configMapKeyRef to a binaryData key: %v", err)
+	}
+}

@@ -11,9 +11,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,10 +26,12 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,6 +51,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/testsupport/fakekubelet"
 	"github.com/paasdiag/paasdiag/internal/testsupport/invalidspecs"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/netfault"
 )
 
 const (
@@ -284,7 +290,13 @@ func TestOldestControlPlane(t *testing.T) {
 	r.secret("app-cluster", map[string]string{"ca.crt": string(app.CA), "tls.crt": string(cert), "tls.key": string(key)})
 
 	// 3. The manager binary, as the ServiceAccount config/default creates (impersonated:
-	// this control plane runs no token controller), with leader election as deployed.
+	// this control plane runs no token controller), with leader election and the metrics
+	// endpoint as deployed (HTTPS, scrapers authenticated and authorized by the API
+	// server), on a free local port.
+	metricsAddr, err := netfault.ClosedAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	managerKubeconfig := filepath.Join(dir, "manager.kubeconfig")
 	writeKubeconfig(t, cfg, managerKubeconfig, true)
 	logPath := filepath.Join(dir, "manager.log")
@@ -292,7 +304,7 @@ func TestOldestControlPlane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(manager, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+	cmd := exec.Command(manager, "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0",
 		"--leader-elect=true", "--leader-election-namespace=paasdiag-system", "--zap-log-level=1")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -365,6 +377,11 @@ func TestOldestControlPlane(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
+	})
+
+	// After the pool diagnosis: the manager has paasdiag_ series to serve.
+	t.Run("the metrics endpoint checks a scraper's token and rights with this API server", func(t *testing.T) {
+		scrapeMetrics(ctx, t, c, metricsAddr)
 	})
 
 	t.Run("a cluster diagnosis reaches an app cluster of this minor", func(t *testing.T) {
@@ -595,6 +612,69 @@ func TestOldestControlPlane(t *testing.T) {
 			t.Error("no line says what is degraded")
 		}
 	})
+}
+
+// scrapeMetrics checks the manager's metrics endpoint as deployed, on this API server:
+// HTTPS; without a token 401 (TokenReview, authentication.k8s.io/v1); with the token of
+// a ServiceAccount lacking the metrics reader ClusterRole 403, and with one bound to it
+// (config/default's paasdiag-metrics-reader) 200 with paasdiag's series
+// (SubjectAccessReview, authorization.k8s.io/v1). The tokens come from the TokenRequest
+// API, as a pod's would.
+func scrapeMetrics(ctx context.Context, t *testing.T, c client.Client, addr string) {
+	token := func(name string) string {
+		t.Helper()
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+		if err := c.Create(ctx, sa); err != nil {
+			t.Fatal(err)
+		}
+		expiry := int64(3600)
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}
+		if err := c.SubResource("token").Create(ctx, sa, tr); err != nil {
+			t.Fatalf("TokenRequest for %s: %v", name, err)
+		}
+		return tr.Status.Token
+	}
+	scraper, stranger := token("prometheus"), token("stranger")
+	if err := c.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "compat-metrics-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "paasdiag-metrics-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: "prometheus"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	get := func(token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("GET https://%s/metrics: %v", addr, err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(body)
+	}
+	for _, tc := range []struct {
+		who, token string
+		want       int
+	}{{"no token", "", http.StatusUnauthorized}, {"a ServiceAccount without the role", stranger, http.StatusForbidden}, {"the metrics reader", scraper, http.StatusOK}} {
+		code, body := get(tc.token)
+		if code != tc.want {
+			t.Errorf("%s: %d, want %d: %.300s", tc.who, code, tc.want, body)
+		}
+		if has := strings.Contains(body, "\npaasdiag_evaluations_total"); has != (tc.want == http.StatusOK) {
+			t.Errorf("%s: the body has paasdiag's series: %v: %.300s", tc.who, has, body)
+		}
+	}
 }
 
 // writeKubeconfig writes an admin kubeconfig for cfg, or, with asManager, one that

@@ -80,6 +80,9 @@ func otherValues() map[string]any {
 		"serviceMonitor":  map[string]any{"enabled": true},
 		"prometheusRule":  map[string]any{"enabled": true},
 		"admissionPolicy": map[string]any{"enabled": true},
+		"metrics": map[string]any{"secure": false, "readerSubjects": []any{
+			map[string]any{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"},
+		}},
 	}
 }
 
@@ -173,13 +176,13 @@ func TestTemplateDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"ClusterRole/paasdiag-editor", "ClusterRole/paasdiag-manager-role", "ClusterRole/paasdiag-viewer",
+		"ClusterRole/paasdiag-editor", "ClusterRole/paasdiag-manager-role", "ClusterRole/paasdiag-metrics-reader", "ClusterRole/paasdiag-viewer",
 		"ClusterRoleBinding/paasdiag-manager-rolebinding", "Deployment/paasdiag-controller-manager",
 		"Role/paasdiag-manager-role", "RoleBinding/paasdiag-leader-election-rolebinding",
 		"ServiceAccount/paasdiag-controller-manager",
 	}
 	if got := keys(objs); !reflect.DeepEqual(got, want) {
-		t.Fatalf("rendered %v, want %v (no admission policy on 1.20, no monitoring by default)", got, want)
+		t.Fatalf("rendered %v, want %v (no admission policy on 1.20, no monitoring and no metrics reader binding by default)", got, want)
 	}
 	for key, o := range objs {
 		if ns := get(o, "metadata", "namespace"); !strings.HasPrefix(key, "Cluster") && ns != "monitoring-ns" {
@@ -227,6 +230,7 @@ func TestTemplateDefaults(t *testing.T) {
 	equal(t, "Role rules", objs["Role/paasdiag-manager-role"]["rules"], rbac["Role/manager-role"]["rules"])
 	equal(t, "viewer rules", objs["ClusterRole/paasdiag-viewer"]["rules"], config(t, "rbac/paasdiagnosis_viewer_role.yaml")["ClusterRole/viewer"]["rules"])
 	equal(t, "editor rules", objs["ClusterRole/paasdiag-editor"]["rules"], config(t, "rbac/paasdiagnosis_editor_role.yaml")["ClusterRole/editor"]["rules"])
+	equal(t, "metrics reader rules", objs["ClusterRole/paasdiag-metrics-reader"]["rules"], config(t, "rbac/metrics/role.yaml")["ClusterRole/metrics-reader"]["rules"])
 
 	// The CRD is installed from crds/, not rendered; it is config/'s, byte for byte.
 	ch, err := loader.LoadDir(chartDir)
@@ -250,7 +254,7 @@ func TestTemplateOtherValues(t *testing.T) {
 	}
 	d := objs["Deployment/paasdiag-controller-manager"]
 	c := container(d)
-	equal(t, "args", c["args"], []any{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--watch-namespace=blueking"})
+	equal(t, "args", c["args"], []any{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--metrics-secure=false", "--watch-namespace=blueking"})
 	equal(t, "image", c["image"], "ghcr.io/paasdiag/paasdiag:v9.9.9-rc.1")
 	equal(t, "imagePullPolicy", c["imagePullPolicy"], "Always")
 	equal(t, "replicas", get(d, "spec", "replicas"), float64(2))
@@ -263,11 +267,34 @@ func TestTemplateOtherValues(t *testing.T) {
 	equal(t, "container securityContext", c["securityContext"], container(ref)["securityContext"])
 	equal(t, "pod securityContext", get(d, "spec", "template", "spec", "securityContext"), get(ref, "spec", "template", "spec", "securityContext"))
 
+	// With metrics.secure false, the ServiceMonitor scrapes config/'s endpoint over plain
+	// HTTP, without Prometheus' token or TLS settings.
+	monitor := config(t, "prometheus/servicemonitor.yaml")["ServiceMonitor/paasdiag"]
+	plain := obj{}
+	for k, v := range get(monitor, "spec", "endpoints").([]any)[0].(obj) {
+		switch k {
+		case "scheme", "bearerTokenFile", "tlsConfig":
+		default:
+			plain[k] = v
+		}
+	}
+	plain["scheme"] = "http"
+	equal(t, "ServiceMonitor endpoints over HTTP", get(objs["ServiceMonitor/paasdiag"], "spec", "endpoints"), []any{plain})
+	equal(t, "ServiceMonitor selector over HTTP", get(objs["ServiceMonitor/paasdiag"], "spec", "selector"), get(monitor, "spec", "selector"))
+	// The metrics reader ClusterRole, bound to the subjects given.
+	binding := objs["ClusterRoleBinding/paasdiag-metrics-reader"]
+	equal(t, "metrics reader binding roleRef", binding["roleRef"],
+		obj{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "paasdiag-metrics-reader"})
+	equal(t, "metrics reader binding subjects", binding["subjects"],
+		[]any{obj{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"}})
+	if labels, _ := get(binding, "metadata", "labels").(obj); labels["app.kubernetes.io/managed-by"] != "Helm" {
+		t.Errorf("the metrics reader binding's labels %v lack Helm's", labels)
+	}
+
 	// config/prometheus and config/admission, as they are there (the alert rules'
 	// {{ $labels }} included) but in the release namespace.
 	for _, c := range []struct{ file, key string }{
 		{"prometheus/service.yaml", "Service/paasdiag-controller-manager-metrics"},
-		{"prometheus/servicemonitor.yaml", "ServiceMonitor/paasdiag"},
 		{"prometheus/prometheusrule.yaml", "PrometheusRule/paasdiag"},
 		{"admission/validatingadmissionpolicy.yaml", "ValidatingAdmissionPolicy/paasdiag-author-may-read"},
 		{"admission/validatingadmissionpolicybinding.yaml", "ValidatingAdmissionPolicyBinding/paasdiag-author-may-read"},
@@ -289,12 +316,18 @@ func TestTemplateOtherValues(t *testing.T) {
 	vals := otherValues()
 	vals["leaderElection"] = false
 	vals["watchNamespace"] = ""
+	vals["metrics"] = map[string]any{"secure": true}
 	objs, err = render(t, vals, "v1.37.2", vapCapability)
 	if err != nil {
 		t.Fatal(err)
 	}
 	equal(t, "args without leader election", container(objs["Deployment/paasdiag-controller-manager"])["args"],
-		[]any{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"})
+		[]any{"--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"})
+	// Over HTTPS (the default), the ServiceMonitor is config/'s.
+	equal(t, "ServiceMonitor spec over HTTPS", objs["ServiceMonitor/paasdiag"]["spec"], monitor["spec"])
+	if _, ok := objs["ClusterRoleBinding/paasdiag-metrics-reader"]; ok {
+		t.Error("the metrics reader is bound without readerSubjects")
+	}
 }
 
 // clusterScopedResources are the resources config/rbac/role.yaml names that a Role
@@ -303,14 +336,27 @@ var clusterScopedResources = map[string]bool{
 	"admissionregistration.k8s.io/validatingadmissionpolicies":       true,
 	"admissionregistration.k8s.io/validatingadmissionpolicybindings": true,
 	"apiextensions.k8s.io/customresourcedefinitions":                 true,
+	"authentication.k8s.io/tokenreviews":                             true,
+	"authorization.k8s.io/subjectaccessreviews":                      true,
 }
 
 // grants lists what rules grant, one "verb group/resource[/name]" per line; for
 // resources scoped is true if the resource is namespaced, false if cluster-scoped.
+// Non-resource URLs ("verb /url") count as cluster-scoped.
 func grants(t *testing.T, rules any, scoped func(namespaced bool) bool) []string {
 	t.Helper()
 	var out []string
 	for _, r := range rules.([]any) {
+		if urls, ok := get(r, "nonResourceURLs").([]any); ok && scoped(false) {
+			for _, v := range get(r, "verbs").([]any) {
+				for _, u := range urls {
+					out = append(out, fmt.Sprintf("%s %s", v, u))
+				}
+			}
+		}
+		if _, ok := get(r, "resources").([]any); !ok {
+			continue
+		}
 		names := []any{""}
 		if rn, ok := get(r, "resourceNames").([]any); ok {
 			names = rn
@@ -342,7 +388,7 @@ func TestTemplateWatchNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"ClusterRole/paasdiag-editor", "ClusterRole/paasdiag-manager-role", "ClusterRole/paasdiag-viewer",
+		"ClusterRole/paasdiag-editor", "ClusterRole/paasdiag-manager-role", "ClusterRole/paasdiag-metrics-reader", "ClusterRole/paasdiag-viewer",
 		"ClusterRoleBinding/paasdiag-manager-rolebinding", "Deployment/paasdiag-controller-manager",
 		"Role/paasdiag-manager-role", "Role/paasdiag-manager-role-namespaced",
 		"RoleBinding/paasdiag-leader-election-rolebinding", "RoleBinding/paasdiag-manager-rolebinding-namespaced",
@@ -444,6 +490,11 @@ func TestTemplateRefuses(t *testing.T) {
 		"a misspelt key":             {"watchNamespaces": "blueking"},
 		"replicas as a string":       {"replicas": "2"},
 		"watchNamespace not a name":  {"watchNamespace": "Blue King"},
+		"metrics.secure as a string": {"metrics": map[string]any{"secure": "false"}},
+		"a ServiceAccount subject without its namespace": {"metrics": map[string]any{"secure": true,
+			"readerSubjects": []any{map[string]any{"kind": "ServiceAccount", "name": "prometheus"}}}},
+		"a subject of another kind": {"metrics": map[string]any{"secure": true,
+			"readerSubjects": []any{map[string]any{"kind": "Robot", "name": "prometheus"}}}},
 	} {
 		if _, err := render(t, vals, "v1.37.2"); err == nil {
 			t.Errorf("%s: rendered", name)

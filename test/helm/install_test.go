@@ -167,7 +167,8 @@ func helmInstall(ctx context.Context, t *testing.T, env *envtest.Environment, ns
 // manager's ServiceAccount read Secrets, Pods and their logs, Jobs and diagnoses in the
 // watched namespace and nowhere else, as the API server's RBAC authorizer decides
 // (SubjectAccessReviews) and as requests made as the ServiceAccount find. It can still
-// read paasdiag's CRD, which no Role can grant.
+// read paasdiag's CRD, which no Role can grant, and check a metrics scraper's token and
+// rights. The ServiceAccount metrics.readerSubjects names may get /metrics.
 func TestInstallWatchNamespaceConfines(t *testing.T) {
 	const ns, watched, other = "paasdiag-helm", "blueking", "default"
 	ctx := context.Background()
@@ -183,7 +184,9 @@ func TestInstallWatchNamespaceConfines(t *testing.T) {
 		}
 	}
 
-	rel := helmInstall(ctx, t, env, ns, map[string]any{"watchNamespace": watched})
+	prometheus := "system:serviceaccount:monitoring:prometheus-k8s"
+	rel := helmInstall(ctx, t, env, ns, map[string]any{"watchNamespace": watched, "metrics": map[string]any{"secure": true,
+		"readerSubjects": []any{map[string]any{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"}}}})
 	rendered := parse(t, rel.Manifest)
 	for _, key := range []string{"Role/paasdiag-manager-role-namespaced", "RoleBinding/paasdiag-manager-rolebinding-namespaced"} {
 		if ns := get(rendered[key], "metadata", "namespace"); ns != watched {
@@ -210,6 +213,9 @@ func TestInstallWatchNamespaceConfines(t *testing.T) {
 		{"", "apiextensions.k8s.io", "customresourcedefinitions", "", "get", "paasdiagnoses.diagnosis.paasdiag.io", true},
 		{"", "admissionregistration.k8s.io", "validatingadmissionpolicies", "", "get", "paasdiag-author-may-read", true},
 		{ns, "coordination.k8s.io", "leases", "", "get", "paasdiag", true}, // leader election, as before
+		// The metrics endpoint's checks of a scraper: cluster-scoped, kept in the ClusterRole.
+		{"", "authentication.k8s.io", "tokenreviews", "", "create", "", true},
+		{"", "authorization.k8s.io", "subjectaccessreviews", "", "create", "", true},
 
 		{other, "", "secrets", "", "get", "platform-db", false},
 		{other, "", "pods", "", "list", "", false},
@@ -243,6 +249,21 @@ func TestInstallWatchNamespaceConfines(t *testing.T) {
 			}
 			t.Errorf("%s %s.%s/%s %q %s: allowed %v (%s), want %v",
 				a.verb, a.resource, a.group, a.subresource, a.name, where, sar.Status.Allowed, sar.Status.Reason, a.allowed)
+		}
+	}
+
+	// metrics.readerSubjects: Prometheus may get /metrics (the manager's endpoint asks
+	// exactly this); the manager itself may not.
+	for user, allowed := range map[string]bool{prometheus: true, sa: false} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:serviceaccounts", "system:authenticated"},
+			NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"},
+		}}
+		if err := c.Create(ctx, sar); err != nil {
+			t.Fatal(err)
+		}
+		if sar.Status.Allowed != allowed {
+			t.Errorf("%s get /metrics: allowed %v (%s), want %v", user, sar.Status.Allowed, sar.Status.Reason, allowed)
 		}
 	}
 

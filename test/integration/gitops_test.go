@@ -256,11 +256,13 @@ var _ = Describe("kubectl", func() {
 			}
 			kinds = append(kinds, strings.SplitN(strings.Fields(l)[0], "/", 2)[0])
 		}
-		// Three ClusterRoles: the manager's, and the viewer's and the editor's (for people).
+		// Four ClusterRoles: the manager's, the viewer's and the editor's (for people),
+		// and the metrics reader's (for scrapers).
 		Expect(kinds).To(ConsistOf(
 			"namespace", "customresourcedefinition.apiextensions.k8s.io", "serviceaccount",
 			"role.rbac.authorization.k8s.io", "clusterrole.rbac.authorization.k8s.io",
 			"clusterrole.rbac.authorization.k8s.io", "clusterrole.rbac.authorization.k8s.io",
+			"clusterrole.rbac.authorization.k8s.io",
 			"rolebinding.rbac.authorization.k8s.io", "clusterrolebinding.rbac.authorization.k8s.io", "deployment.apps"), out)
 	})
 })

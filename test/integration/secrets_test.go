@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -107,10 +105,7 @@ var _ = Describe("Secrets", func() {
 		var events eventsv1.EventList
 		Expect(k8sClient.List(context.Background(), &events, client.InNamespace(ns))).To(Succeed())
 		eventsJSON, _ := json.Marshal(events)
-		resp, err := http.Get("http://" + metricsAddr + "/metrics")
-		Expect(err).NotTo(HaveOccurred())
-		metricsText, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
+		metrics := metricsText()
 		failingJSON, _ := json.Marshal(failing.Status)
 		healedJSON, _ := json.Marshal(healed.Status)
 		logs := managerLogs.String()
@@ -118,7 +113,7 @@ var _ = Describe("Secrets", func() {
 		for _, secret := range secrets {
 			for where, text := range map[string]string{
 				"status while failing": string(failingJSON), "status once healed": string(healedJSON),
-				"events": string(eventsJSON), "metrics": string(metricsText), "manager logs": logs,
+				"events": string(eventsJSON), "metrics": metrics, "manager logs": logs,
 			} {
 				Expect(strings.Contains(text, secret)).To(BeFalse(), "a secret (%.6s...) appears in the %s", secret, where)
 			}

@@ -33,7 +33,6 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
@@ -56,7 +55,8 @@ var (
 	kubelet   *fakekubelet.Kubelet
 	tmpDir    string
 	cancelMgr context.CancelFunc
-	// metricsAddr is where the manager serves /metrics.
+	// metricsAddr is where the manager serves /metrics, over HTTPS to authorized
+	// clients as main.go serves it (metrics_test.go).
 	metricsAddr string
 	// managerLogs holds everything the manager logged.
 	managerLogs syncBuffer
@@ -126,13 +126,16 @@ var _ = BeforeSuite(func() {
 	// RBAC config/rbac grants: a permission it lacks fails the tests, and one it never
 	// uses is reported at the end of the suite (see least_privilege_test.go).
 	kubectl("apply", "-k", filepath.Join("..", "..", "config", "default"))
+	setUpScraper()
 	managerCfg := rest.CopyConfig(cfg)
 	managerCfg.Impersonate = rest.ImpersonationConfig{UserName: managerUser,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:paasdiag-system", "system:authenticated"}}
 	metricsAddr = freeAddr()
 	mgr, err := ctrl.NewManager(managerCfg, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: metricsAddr},
+		Scheme: scheme,
+		// As main.go serves them by default: the manager checks each scraper's token
+		// and rights with the API server, as its ServiceAccount.
+		Metrics: managerMetricsOptions(metricsAddr),
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		// As deployed: leader election on, in the manager's namespace.
 		LeaderElection:                true,

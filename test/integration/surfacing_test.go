@@ -5,8 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -46,16 +44,11 @@ func diagnosisEvents(key types.NamespacedName) ([]eventsv1.Event, int) {
 	return out, emitted
 }
 
-// scrape reads the manager's metrics endpoint.
+// scrape reads the manager's metrics endpoint, as Prometheus does.
 func scrape() map[string]*dto.MetricFamily {
 	GinkgoHelper()
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
 	parser := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	families, err := parser.TextToMetricFamilies(strings.NewReader(metricsText()))
 	Expect(err).NotTo(HaveOccurred())
 	return families
 }

@@ -58,6 +58,7 @@ func TestStatusBoundsMatchTheConstants(t *testing.T) {
 		"clusters":               v1alpha1.MaxStatusClusters,
 		"clusters.[].apiServers": v1alpha1.MaxStatusAPIServers,
 		"pools":                  v1alpha1.MaxStatusPools,
+		"settings":               v1alpha1.MaxStatusSettings,
 	} {
 		if s := at(t, status, path); s.MaxItems == nil || int(*s.MaxItems) != want {
 			t.Errorf("status.%s: maxItems %v, the code caps it at %d", path, s.MaxItems, want)
@@ -80,6 +81,8 @@ func TestStatusBoundsMatchTheConstants(t *testing.T) {
 		"pools.[].service":                        v1alpha1.MaxNameLength,
 		"pools.[].plan":                           v1alpha1.MaxNameLength,
 		"pools.[].tenant":                         v1alpha1.MaxNameLength,
+		"settings.[].name":                        v1alpha1.MaxReasonLength,
+		"settings.[].source":                      v1alpha1.MaxMessageLength,
 	} {
 		if s := at(t, status, path); s.MaxLength == nil || int(*s.MaxLength) != want {
 			t.Errorf("status.%s: maxLength %v, the code cuts it at %d", path, s.MaxLength, want)

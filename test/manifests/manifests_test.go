@@ -90,8 +90,9 @@ func TestDefaultInstallsExactlyWhatPaaSDiagNeeds(t *testing.T) {
 		}
 	}
 	sort.Strings(kinds)
-	// The manager's ClusterRole, and the viewer's and the editor's (for people).
-	want := []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "RoleBinding", "ServiceAccount"}
+	// The manager's ClusterRole, the viewer's and the editor's (for people) and the
+	// metrics reader's (for scrapers).
+	want := []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "RoleBinding", "ServiceAccount"}
 	if strings.Join(kinds, ",") != strings.Join(want, ",") {
 		t.Fatalf("config/default builds %v, want %v", kinds, want)
 	}
@@ -169,6 +170,81 @@ func TestRolesForPeople(t *testing.T) {
 	sort.Strings(kinds)
 	if strings.Join(kinds, ",") != "ValidatingAdmissionPolicy,ValidatingAdmissionPolicyBinding" {
 		t.Errorf("config/admission builds %v", kinds)
+	}
+}
+
+// The metrics endpoint is HTTPS with authentication and authorization (the manager's
+// default), and everything around it agrees: the Deployment's port, the Service, the
+// ServiceMonitor (Prometheus' token over HTTPS), the manager's right to check a token
+// and a scraper's rights, and the metrics reader ClusterRole scrapers are bound to,
+// which grants get on /metrics and nothing else, and is bound to no one by config/.
+func TestMetricsAreServedSecurely(t *testing.T) {
+	docs := build(t, "default")
+	find := func(docs []map[string]any, kind, name string) map[string]any {
+		t.Helper()
+		for _, d := range docs {
+			if d["kind"] == kind && d["metadata"].(map[string]any)["name"] == name {
+				return d
+			}
+		}
+		t.Fatalf("no %s %s", kind, name)
+		return nil
+	}
+	var deployment appsv1.Deployment
+	raw, _ := yaml.Marshal(find(docs, "Deployment", "paasdiag-controller-manager"))
+	if err := yaml.Unmarshal(raw, &deployment); err != nil {
+		t.Fatal(err)
+	}
+	c := deployment.Spec.Template.Spec.Containers[0]
+	port := int32(0)
+	for _, p := range c.Ports {
+		if p.Name == "metrics" {
+			port = p.ContainerPort
+		}
+	}
+	args := strings.Join(c.Args, " ")
+	if port != 8443 || !strings.Contains(args, fmt.Sprintf("--metrics-bind-address=:%d", port)) {
+		t.Errorf("metrics port %d, args %s: want --metrics-bind-address=:8443 on the port named metrics", port, args)
+	}
+	if strings.Contains(args, "--metrics-secure") {
+		t.Errorf("args %s: the manager's default (HTTPS, authorized) is what config/ deploys", args)
+	}
+
+	rules := func(d map[string]any) string {
+		raw, _ := yaml.Marshal(d["rules"])
+		return string(raw)
+	}
+	reader := find(docs, "ClusterRole", "paasdiag-metrics-reader")
+	if got, want := rules(reader), "- nonResourceURLs:\n  - /metrics\n  verbs:\n  - get\n"; got != want {
+		t.Errorf("paasdiag-metrics-reader grants\n%s\nwant\n%s", got, want)
+	}
+	for _, d := range docs {
+		if ref, ok := d["roleRef"].(map[string]any); ok && ref["name"] == "paasdiag-metrics-reader" {
+			t.Errorf("config/default binds paasdiag-metrics-reader (%s): only the user knows who scrapes", d["metadata"].(map[string]any)["name"])
+		}
+	}
+	manager := rules(find(docs, "ClusterRole", "paasdiag-manager-role"))
+	for _, want := range []string{"- authentication.k8s.io\n  resources:\n  - tokenreviews\n  verbs:\n  - create\n",
+		"- authorization.k8s.io\n  resources:\n  - subjectaccessreviews\n  verbs:\n  - create\n"} {
+		if !strings.Contains(manager, want) {
+			t.Errorf("the manager's ClusterRole lacks\n%s", want)
+		}
+	}
+	if strings.Contains(manager, "nonResourceURLs") {
+		t.Errorf("the manager's ClusterRole grants non-resource URLs:\n%s", manager)
+	}
+
+	prometheus := build(t, "prometheus")
+	service := find(prometheus, "Service", "paasdiag-controller-manager-metrics")
+	sp := service["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)
+	if sp["port"] != float64(port) || sp["targetPort"] != "metrics" {
+		t.Errorf("the metrics Service's port %v", sp)
+	}
+	monitor := find(prometheus, "ServiceMonitor", "paasdiag")
+	endpoint := monitor["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)
+	if endpoint["scheme"] != "https" || endpoint["port"] != sp["name"] ||
+		endpoint["bearerTokenFile"] != "/var/run/secrets/kubernetes.io/serviceaccount/token" {
+		t.Errorf("the ServiceMonitor's endpoint %v: want https on the Service's port with Prometheus' token", endpoint)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package managerproc runs the manager binary (bin/manager) as a process of its own, as
 // the measuring commands under hack/ do: against a control plane's kubeconfig, its log
-// to a file, metrics on a free local address, V(1) logs with nanosecond times.
+// to a file, metrics on a free local address over plain HTTP (--metrics-secure=false:
+// the commands scrape it as anyone on this machine), V(1) logs with nanosecond times.
 package managerproc
 
 import (
@@ -14,7 +15,7 @@ import (
 // Process is a running manager.
 type Process struct {
 	Cmd *exec.Cmd
-	// MetricsAddr is where it serves its metrics (host:port).
+	// MetricsAddr is where it serves its metrics (host:port), over plain HTTP.
 	MetricsAddr string
 	log         *os.File
 }
@@ -27,7 +28,7 @@ func Start(binary, kubeconfig, logPath string, wrapper []string, extra ...string
 		return nil, err
 	}
 	// At V(1) the manager logs each evaluation with its lateness and duration.
-	args := append([]string{"--metrics-bind-address=" + addr, "--health-probe-bind-address=0", "--leader-elect=false",
+	args := append([]string{"--metrics-bind-address=" + addr, "--metrics-secure=false", "--health-probe-bind-address=0", "--leader-elect=false",
 		"--zap-log-level=1", "--zap-time-encoding=rfc3339nano"}, extra...)
 	cmd := exec.Command(binary, args...)
 	if len(wrapper) > 0 {
