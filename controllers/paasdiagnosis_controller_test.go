@@ -184,8 +184,8 @@ var _ = Describe("The PaaSDiagnosis CRD", func() {
 			}
 		}, "must have at most 16 items"),
 		Entry("nothing to check", func(s *v1alpha1.PaaSDiagnosisSpec) { *s = v1alpha1.PaaSDiagnosisSpec{} }, "configure at least one check"),
-		Entry("pools without a database", func(s *v1alpha1.PaaSDiagnosisSpec) { s.PlatformDatabase = nil }, "instancePools needs platformDatabase.defaultDSNSecretRef"),
-		Entry("discovery without the workloads database", func(s *v1alpha1.PaaSDiagnosisSpec) { s.DiscoverClusters = true }, "discoverClusters needs platformDatabase.workloadsDSNSecretRef"),
+		Entry("pools without a database", func(s *v1alpha1.PaaSDiagnosisSpec) { s.PlatformDatabase = nil }, "instancePools needs settingsFrom or platformDatabase.defaultDSNSecretRef"),
+		Entry("discovery without the workloads database", func(s *v1alpha1.PaaSDiagnosisSpec) { s.DiscoverClusters = true }, "discoverClusters needs settingsFrom or platformDatabase.workloadsDSNSecretRef"),
 		Entry("a Job by name and by selector", func(s *v1alpha1.PaaSDiagnosisSpec) {
 			s.InitialClusterState = &v1alpha1.InitialClusterStateCheck{JobName: "x", JobSelector: &metav1.LabelSelector{}}
 		}, "set jobName or jobSelector, not both"),

@@ -83,6 +83,11 @@ var clusterScoped = map[string]bool{
 	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 }
 
+// diagnosisSample is the zero-configuration diagnosis the chart's diagnosis block
+// creates: its spec is the default of diagnosis.spec, its namespace of
+// diagnosis.namespace.
+const diagnosisSample = "config/samples/diagnosis_v1alpha1_paasdiagnosis_settingsfrom.yaml"
+
 // managerRoles is where the manager's ClusterRole is (controller-gen's output): the one
 // watchNamespace narrows. The leader election Role there stays as it is.
 const managerRoles = "config/rbac/role.yaml"
@@ -203,7 +208,12 @@ func Generate(config string) (map[string][]byte, error) {
 		src := "config/" + strings.TrimPrefix(dest, "templates/")
 		files[dest] = []byte(header(src) + strings.Join(templates[dest], "---\n"))
 	}
-	chart, values, schema, err := chartFiles(manager)
+	sample, err := loadDiagnosis(config)
+	if err != nil {
+		return nil, err
+	}
+	files["templates/diagnosis.yaml"] = []byte(header(diagnosisSample) + diagnosisTemplate)
+	chart, values, schema, err := chartFiles(manager, sample)
 	if err != nil {
 		return nil, err
 	}
@@ -628,6 +638,8 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 			lines = append(lines, "{{- if .Values.leaderElection }}", "- --leader-elect", "{{- end }}")
 		case strings.HasPrefix(arg, "--leader-elect") || strings.HasPrefix(arg, "--watch-namespace") || strings.HasPrefix(arg, "--metrics-secure"):
 			return nil, fmt.Errorf("arg %s: leaderElection, watchNamespace and metrics.secure are values of the chart", arg)
+		case strings.HasPrefix(arg, "--settings-from-allowed"):
+			return nil, fmt.Errorf("arg %s: settingsFromAllowed and the diagnosis block are values of the chart", arg)
 		default:
 			text, err := marshal([]any{arg}, "")
 			if err != nil {
@@ -638,6 +650,16 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 	}
 	lines = append(lines, "{{- if not "+secure+" }}", "- --metrics-secure=false", "{{- end }}")
 	lines = append(lines, "{{- with .Values.watchNamespace }}", "- --watch-namespace={{ . }}", "{{- end }}")
+	// The diagnosis block's Deployment is allowed as a settings source, with those the
+	// user lists: helm install alone gives a verdict, with no label to set.
+	lines = append(lines,
+		"{{- $allowed := .Values.settingsFromAllowed }}",
+		"{{- if and .Values.diagnosis.enabled .Values.diagnosis.spec.settingsFrom }}",
+		`{{- $allowed = append $allowed (printf "%s/%s" .Values.diagnosis.namespace .Values.diagnosis.spec.settingsFrom.deployment) }}`,
+		"{{- end }}",
+		"{{- with $allowed }}",
+		`- --settings-from-allowed={{ join "," . }}`,
+		"{{- end }}")
 	container["args"] = []any{"CHARTGEN_ARGS"}
 	inline := func(value string) block {
 		return func(key string, _ int) string { return key + " " + value }
@@ -770,7 +792,7 @@ func indentLines(text, indent string) string {
 }
 
 // chartFiles writes Chart.yaml, values.yaml and its schema from the manager Deployment.
-func chartFiles(manager map[string]any) (chart, values, schema []byte, err error) {
+func chartFiles(manager, sample map[string]any) (chart, values, schema []byte, err error) {
 	spec := mapOf(manager["spec"])
 	container := mapOf(mapOf(mapOf(spec["template"])["spec"])["containers"].([]any)[0])
 	image := str(container["image"])
@@ -791,6 +813,12 @@ func chartFiles(manager map[string]any) (chart, values, schema []byte, err error
 		return nil, nil, nil, err
 	}
 	replicas, err := json.Marshal(spec["replicas"])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	meta := mapOf(sample["metadata"])
+	diagName, diagNamespace := str(meta["name"]), str(meta["namespace"])
+	diagSpec, err := marshal(map[string]any{"spec": sample["spec"]}, "  ")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -863,6 +891,23 @@ serviceMonitor:
 prometheusRule:
   enabled: false
 
+# --settings-from-allowed: the Deployments (namespace/name, or namespace/* for a whole
+# namespace) whose settings diagnoses may read through spec.settingsFrom without the
+# Deployment's label diagnosis.paasdiag.io/settings-from=true (docs/settings.md).
+settingsFromAllowed: []
+
+# A PaaSDiagnosis for the bkpaas3 release, so that helm install alone gives a verdict:
+# its settings come from the platform's apiserver Deployment (spec.settingsFrom), which
+# the manager is allowed to read (--settings-from-allowed), so nothing else is needed.
+# The spec is that of
+# ` + diagnosisSample + `;
+# override any part of it. The namespace must exist (bkpaas3's) and, with
+# watchNamespace, be the watched one.
+diagnosis:
+  enabled: false
+  name: ` + diagName + `
+  namespace: ` + diagNamespace + `
+` + diagSpec + `
 # The ValidatingAdmissionPolicy that makes a diagnosis's author prove they may read
 # what it reads, and its binding (config/admission). Rendered only where the API server
 # serves ValidatingAdmissionPolicy v1 (Kubernetes 1.30+); with helm template, pass
@@ -913,6 +958,16 @@ admissionPolicy:
 			"serviceMonitor":  enabled,
 			"prometheusRule":  enabled,
 			"admissionPolicy": enabled,
+			"settingsFromAllowed": map[string]any{"type": "array", "items": map[string]any{"type": "string",
+				"pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$"}},
+			"diagnosis": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"enabled", "name", "namespace", "spec"},
+				"properties": map[string]any{
+					"enabled":   map[string]any{"type": "boolean"},
+					"name":      map[string]any{"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "maxLength": 253},
+					"namespace": map[string]any{"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},
+					// The CRD validates the spec when the object is created.
+					"spec": map[string]any{"type": "object"},
+				}},
 		},
 	}
 	schema, err = json.MarshalIndent(s, "", "  ")
@@ -920,6 +975,41 @@ admissionPolicy:
 		return nil, nil, nil, err
 	}
 	return chart, values, append(schema, '\n'), nil
+}
+
+// diagnosisTemplate renders the diagnosis block; a diagnosis outside the watched
+// namespace would never be evaluated, so it is refused.
+const diagnosisTemplate = `{{- if .Values.diagnosis.enabled }}
+{{- if and .Values.watchNamespace (ne .Values.watchNamespace .Values.diagnosis.namespace) }}
+{{- fail (printf "diagnosis.namespace %s is not watchNamespace %s: the manager would never evaluate it" .Values.diagnosis.namespace .Values.watchNamespace) }}
+{{- end }}
+apiVersion: diagnosis.paasdiag.io/v1alpha1
+kind: PaaSDiagnosis
+metadata:
+  name: {{ .Values.diagnosis.name }}
+  namespace: {{ .Values.diagnosis.namespace }}
+  labels:
+    app.kubernetes.io/name: paasdiag
+    {{- include "paasdiag.labels" . | nindent 4 }}
+spec:
+  {{- toYaml .Values.diagnosis.spec | nindent 2 }}
+{{- end }}
+`
+
+// loadDiagnosis reads the sample the diagnosis block is made of: one PaaSDiagnosis.
+func loadDiagnosis(config string) (map[string]any, error) {
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Clean(config)), diagnosisSample))
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := yaml.UnmarshalStrict(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", diagnosisSample, err)
+	}
+	if str(doc["kind"]) != "PaaSDiagnosis" || mapOf(doc["metadata"])["namespace"] == nil || mapOf(mapOf(doc["spec"])["settingsFrom"]) == nil {
+		return nil, fmt.Errorf("%s: not a PaaSDiagnosis with a namespace and spec.settingsFrom", diagnosisSample)
+	}
+	return doc, nil
 }
 
 // helpers: the labels Helm's objects carry besides config/'s. Names are config/'s, not

@@ -520,3 +520,60 @@ func loadPackaged(t *testing.T) *chart.Chart {
 	}
 	return ch
 }
+
+// The diagnosis block renders the zero-configuration sample, in its namespace, and
+// allows its Deployment as a settings source in the manager, with those the values
+// list; off (the default), neither. A diagnosis outside watchNamespace is refused.
+func TestTemplateDiagnosis(t *testing.T) {
+	sample := config(t, "samples/diagnosis_v1alpha1_paasdiagnosis_settingsfrom.yaml")["PaaSDiagnosis/bkpaas3"]
+	if sample == nil {
+		t.Fatal("no PaaSDiagnosis bkpaas3 in the sample")
+	}
+	off, err := render(t, nil, "1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := off["PaaSDiagnosis/bkpaas3"]; ok {
+		t.Error("the diagnosis is rendered by default")
+	}
+	for _, a := range container(off["Deployment/paasdiag-controller-manager"])["args"].([]any) {
+		if strings.HasPrefix(fmt.Sprint(a), "--settings-from-allowed") {
+			t.Errorf("arg %v by default", a)
+		}
+	}
+
+	on, err := render(t, map[string]any{"diagnosis": map[string]any{"enabled": true}, "settingsFromAllowed": []any{"other/*"}}, "1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := on["PaaSDiagnosis/bkpaas3"]
+	if d == nil {
+		t.Fatalf("no diagnosis rendered: %v", keys(on))
+	}
+	equal(t, "namespace", get(d, "metadata", "namespace"), "blueking")
+	equal(t, "spec", d["spec"], sample["spec"])
+	args := container(on["Deployment/paasdiag-controller-manager"])["args"].([]any)
+	equal(t, "last arg", args[len(args)-1], "--settings-from-allowed=other/*,blueking/bkpaas3-apiserver-web")
+
+	// A part of the spec overridden, the rest kept.
+	custom, err := render(t, map[string]any{"diagnosis": map[string]any{"enabled": true, "namespace": "bk",
+		"spec": map[string]any{"settingsFrom": map[string]any{"deployment": "web"}, "workerLogs": nil}}}, "1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = custom["PaaSDiagnosis/bkpaas3"]
+	equal(t, "settingsFrom", get(d, "spec", "settingsFrom"), map[string]any{"deployment": "web"})
+	equal(t, "workerLogs", get(d, "spec", "workerLogs"), nil)
+	equal(t, "instancePools", get(d, "spec", "instancePools"), get(sample, "spec", "instancePools"))
+	args = container(custom["Deployment/paasdiag-controller-manager"])["args"].([]any)
+	equal(t, "last arg", args[len(args)-1], "--settings-from-allowed=bk/web")
+
+	_, err = render(t, map[string]any{"diagnosis": map[string]any{"enabled": true}, "watchNamespace": "elsewhere"}, "1.37.2")
+	if err == nil || !strings.Contains(err.Error(), "diagnosis.namespace blueking is not watchNamespace elsewhere") {
+		t.Errorf("a diagnosis outside watchNamespace: %v", err)
+	}
+	_, err = render(t, map[string]any{"settingsFromAllowed": []any{"not a deployment"}}, "1.37.2")
+	if err == nil {
+		t.Error("settingsFromAllowed accepted an entry that names no namespace/Deployment")
+	}
+}

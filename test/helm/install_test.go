@@ -185,8 +185,19 @@ func TestInstallWatchNamespaceConfines(t *testing.T) {
 	}
 
 	prometheus := "system:serviceaccount:monitoring:prometheus-k8s"
+	// With the diagnosis block: helm install alone creates the diagnosis, which the API
+	// server accepts (the CRD comes first), in the watched namespace.
 	rel := helmInstall(ctx, t, env, ns, map[string]any{"watchNamespace": watched, "metrics": map[string]any{"secure": true,
-		"readerSubjects": []any{map[string]any{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"}}}})
+		"readerSubjects": []any{map[string]any{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"}}},
+		"diagnosis": map[string]any{"enabled": true, "namespace": watched}})
+	diagnosis := &unstructured.Unstructured{}
+	diagnosis.SetAPIVersion("diagnosis.paasdiag.io/v1alpha1")
+	diagnosis.SetKind("PaaSDiagnosis")
+	if err := c.Get(ctx, client.ObjectKey{Namespace: watched, Name: "bkpaas3"}, diagnosis); err != nil {
+		t.Errorf("the diagnosis block's PaaSDiagnosis: %v", err)
+	} else if d, _, _ := unstructured.NestedString(diagnosis.Object, "spec", "settingsFrom", "deployment"); d != "bkpaas3-apiserver-web" {
+		t.Errorf("the installed diagnosis reads settings from %q", d)
+	}
 	rendered := parse(t, rel.Manifest)
 	for _, key := range []string{"Role/paasdiag-manager-role-namespaced", "RoleBinding/paasdiag-manager-rolebinding-namespaced"} {
 		if ns := get(rendered[key], "metadata", "namespace"); ns != watched {
