@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -77,9 +78,9 @@ func main() {
 		// successor takes over without two evaluating at the same time.
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cacheOpts,
-		// Secrets are read by name and never cached: caching would list and watch every
-		// Secret of the cluster.
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		// Secrets, ConfigMaps and Deployments are read by name and never cached: caching
+		// would list and watch every one of the cluster (and need the rights to).
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}, &appsv1.Deployment{}}}},
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")

@@ -85,7 +85,10 @@ func resolveSettings(ctx context.Context, reader client.Reader, namespace string
 	}
 	env, err := platformsettings.EnvOf(ctx, reader, &d, from.Container)
 	var problem *platformsettings.Problem
+	var unreadable *platformsettings.Unreadable
 	switch {
+	case errors.As(err, &unreadable):
+		return nil, &stallError{reason: v1alpha1.ReasonSettingsSourceUnreadable, message: unreadable.Message}, nil
 	case errors.As(err, &problem):
 		return platformsettings.NewPlatform(nil, problem), nil, nil
 	case err != nil:

@@ -2,16 +2,21 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
@@ -141,7 +146,8 @@ func TestSettingsBlock(t *testing.T) {
 	}
 	explicit := *spec
 	explicit.PlatformDatabase = &v1alpha1.PlatformDatabase{WorkloadsDSNSecretRef: &v1alpha1.SecretKeyReference{Name: "wl", Key: "dsn"}}
-	same := check.Secrets{"wl": {"dsn": []byte("ro:x@tcp(db:3306)/bk_engine_ng")}}
+	// The platform's pod resolves "db" in its namespace.
+	same := check.Secrets{"wl": {"dsn": []byte("ro:x@tcp(db.blueking.svc:3306)/bk_engine_ng")}}
 	if b := settingsBlock(key, p, &explicit, same); b != nil {
 		t.Errorf("key with a read-only user of the same database: %+v", b)
 	}
@@ -179,5 +185,24 @@ func TestChangedAfterStart(t *testing.T) {
 	}
 	if changed, newest := p.ChangedAfterStart(nil); changed != nil || !newest.IsZero() {
 		t.Errorf("no pods: %+v %v", changed, newest)
+	}
+}
+
+// A ConfigMap or Secret the Deployment names that paasdiag may not read stalls the
+// diagnosis, naming it, rather than retrying at backoff speed.
+func TestResolveSettingsForbiddenSourceStalls(t *testing.T) {
+	from := corev1.EnvVar{Name: "PAAS_DATABASE_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password"}}}
+	reader := fake.NewClientBuilder().WithScheme(settingsScheme(t)).
+		WithRuntimeObjects(webDeployment(map[string]string{v1alpha1.SettingsFromLabel: "true"}, from)).
+		WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if _, ok := obj.(*corev1.Secret); ok {
+				return apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, key.Name, errors.New("RBAC"))
+			}
+			return c.Get(ctx, key, obj, opts...)
+		}}).Build()
+	_, stall, err := resolveSettings(context.Background(), reader, "blueking", &v1alpha1.PaaSDiagnosisSpec{SettingsFrom: &v1alpha1.SettingsSource{Deployment: "bkpaas3-apiserver-web"}}, nil)
+	if err != nil || stall == nil || stall.reason != v1alpha1.ReasonSettingsSourceUnreadable || !strings.Contains(stall.message, `Secret "db"`) {
+		t.Fatalf("err %v, stall %+v", err, stall)
 	}
 }

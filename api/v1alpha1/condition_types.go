@@ -74,7 +74,7 @@ const (
 	// is not read (docs/security.md).
 	ReasonSettingsSourceNotAllowed = "SettingsSourceNotAllowed"
 	// ReasonSettingsSourceUnreadable: paasdiag may not read the settingsFrom
-	// Deployment (RBAC).
+	// Deployment, or a ConfigMap or Secret it gives its container (RBAC).
 	ReasonSettingsSourceUnreadable = "SettingsSourceUnreadable"
 	// ReasonInvalidSpec: the spec breaks a rule of the CRD (which API servers before
 	// 1.25 do not enforce: paasdiag does), or a part of it cannot be evaluated (a

@@ -893,12 +893,14 @@ prometheusRule:
 
 # --settings-from-allowed: the Deployments (namespace/name, or namespace/* for a whole
 # namespace) whose settings diagnoses may read through spec.settingsFrom without the
-# Deployment's label diagnosis.paasdiag.io/settings-from=true (docs/settings.md).
+# Deployment's label diagnosis.paasdiag.io/settings-from=true (docs/settings.md). The
+# consent is for the Deployment: every diagnosis in its namespace may use it.
 settingsFromAllowed: []
 
 # A PaaSDiagnosis for the bkpaas3 release, so that helm install alone gives a verdict:
 # its settings come from the platform's apiserver Deployment (spec.settingsFrom), which
-# the manager is allowed to read (--settings-from-allowed), so nothing else is needed.
+# the manager is allowed to read (--settings-from-allowed, for every diagnosis in that
+# namespace), so nothing else is needed.
 # The spec is that of
 # ` + diagnosisSample + `;
 # override any part of it. The namespace must exist (bkpaas3's) and, with

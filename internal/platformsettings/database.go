@@ -106,7 +106,7 @@ func (s *Settings) DatabaseDSN(env *Env, prefix string) (*Found, error) {
 		return nil, &Missing{Setting: Prefix + "_" + prefix + "DATABASE_HOST", Message: fmt.Sprintf(
 			"%s_%sDATABASE_HOST is not set (or is a socket path): the platform connects through a Unix socket inside its pod, which paasdiag cannot reach%s", Prefix, prefix, s.unseenNote())}
 	}
-	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(env.Host(host), port)
 	options, err := get("DATABASE_OPTIONS")
 	if err != nil {
 		return nil, err
@@ -173,6 +173,9 @@ func (s *Settings) databaseURL(env *Env, urlVar string, v Var, where string) (*F
 		return nil, &Missing{Setting: urlVar, Message: fmt.Sprintf("%s (%s) decrypts to something other than a mysql:// URL with a host", urlVar, v.Source)}
 	}
 	cfg := platformdb.ConfigFromURL(u)
+	if h, p, err := net.SplitHostPort(cfg.Addr); err == nil {
+		cfg.Addr = net.JoinHostPort(env.Host(h), p)
+	}
 	cfg.DBName, _ = url.QueryUnescape(cfg.DBName) // django-environ's unquote_plus
 	options := map[string]any{}
 	for k, vs := range u.Query() {

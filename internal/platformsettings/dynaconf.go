@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"slices"
@@ -569,6 +570,10 @@ func pyJSON(s string) (any, error) {
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("@json: not valid JSON")
+	}
+	// json.loads refuses anything after the value but whitespace ("Extra data").
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("@json: not valid JSON (extra data after the value)")
 	}
 	return fromJSON(v), nil
 }

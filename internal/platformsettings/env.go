@@ -9,6 +9,7 @@ package platformsettings
 import (
 	"context"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -44,6 +45,11 @@ type Env struct {
 	Sources []Source
 	// Selector is the Deployment's pod selector.
 	Selector *metav1.LabelSelector
+	// Namespace is the Deployment's: a host name its pods resolve is looked up there.
+	Namespace string
+	// pod is the Deployment's pod template (host aliases, DNS policy); nil for an Env
+	// made by hand.
+	pod *corev1.PodSpec
 	// Files are the platform's settings files as the container's ConfigMap and Secret
 	// volumes give them, and those paasdiag cannot read (ReadEnv fills it; nil when
 	// the Env was not read from a Deployment).
@@ -63,6 +69,12 @@ type Source struct {
 type Problem struct{ Message string }
 
 func (p *Problem) Error() string { return p.Message }
+
+// Unreadable is a ConfigMap or Secret the settings come from that paasdiag may not
+// read (RBAC): an operator must grant it, so the diagnosis stalls, naming it.
+type Unreadable struct{ Message string }
+
+func (u *Unreadable) Error() string { return u.Message }
 
 // ReadEnv reads the Deployment's container (the named one, or the first) and resolves
 // its environment: envFrom in order (later sources win, prefix prepended), then env in
@@ -103,7 +115,8 @@ func EnvOf(ctx context.Context, reader client.Reader, d *appsv1.Deployment, cont
 		return nil, &Problem{fmt.Sprintf("settingsFrom: Deployment %q has no container %q", deployment, container)}
 	}
 	r := &envReader{ctx: ctx, reader: reader, namespace: namespace, seen: map[string]Source{}, read: map[string]map[string]string{},
-		env: &Env{Deployment: deployment, Container: c.Name, Vars: map[string]Var{}, Selector: d.Spec.Selector}}
+		env: &Env{Deployment: deployment, Container: c.Name, Vars: map[string]Var{}, Selector: d.Spec.Selector,
+			Namespace: namespace, pod: &d.Spec.Template.Spec}}
 	for _, from := range c.EnvFrom {
 		if err := r.envFrom(from); err != nil {
 			return nil, err
@@ -161,6 +174,9 @@ func (r *envReader) data(kind, name string) (map[string]string, error) {
 		if apierrors.IsNotFound(err) {
 			r.read[kind+"/"+name] = nil
 			return nil, nil
+		}
+		if apierrors.IsForbidden(err) {
+			return nil, &Unreadable{Message: fmt.Sprintf("settingsFrom: %s %q, which Deployment %q gives its container, cannot be read: paasdiag's service account may not get it", kind, name, r.env.Deployment)}
 		}
 		return nil, fmt.Errorf("reading %s %q: %w", kind, name, err)
 	}
@@ -325,4 +341,33 @@ func expand(s string, vars map[string]Var) string {
 		}
 	}
 	return b.String()
+}
+
+// Host is the host name paasdiag must connect to for a host the platform's pod
+// connects to: the pod's hostAliases first (its /etc/hosts); then, where the pod
+// resolves through the cluster DNS with its namespace's search path, a name without a
+// dot is qualified with the Deployment's namespace (host.namespace.svc), so that it
+// names the same Service from paasdiag's own namespace and never one of paasdiag's.
+func (e *Env) Host(host string) string {
+	if e.pod == nil || host == "" || net.ParseIP(host) != nil {
+		return host
+	}
+	for _, a := range e.pod.HostAliases {
+		for _, h := range a.Hostnames {
+			if h == host {
+				return a.IP
+			}
+		}
+	}
+	clusterDNS := false
+	switch e.pod.DNSPolicy {
+	case "", corev1.DNSClusterFirst:
+		clusterDNS = !e.pod.HostNetwork // with hostNetwork, ClusterFirst falls back to Default
+	case corev1.DNSClusterFirstWithHostNet:
+		clusterDNS = true
+	}
+	if clusterDNS && !strings.Contains(host, ".") && e.Namespace != "" {
+		return host + "." + e.Namespace + ".svc"
+	}
+	return host
 }

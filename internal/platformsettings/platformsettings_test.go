@@ -61,7 +61,7 @@ func TestSET02_DynaconfParsesValues(t *testing.T) {
 			t.Errorf("parse(%q) = %#v lazy %q err %v; want %#v lazy %q", tt.raw, got, lazy, err, tt.want, tt.lazy)
 		}
 	}
-	for _, raw := range []string{"@intx 5", "@json {bad", "@int abc"} {
+	for _, raw := range []string{"@intx 5", "@json {bad", "@int abc", `@json {"a":1} trailing`} {
 		if _, _, _, err := parseConfData(raw); err == nil {
 			t.Errorf("parse(%q) did not fail; the platform's settings would not load", raw)
 		}
@@ -338,5 +338,55 @@ func TestSET03_BinaryDataIsNotEnv(t *testing.T) {
 	reader = fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(deployment(corev1.Container{Name: "apiserver", Env: []corev1.EnvVar{ref}}), cm).Build()
 	if _, err := ReadEnv(context.Background(), reader, "blueking", "bkpaas3-apiserver-web", ""); err == nil || !strings.Contains(err.Error(), "key PAAS_DATABASE_HOST not found in ConfigMap") {
 		t.Errorf("configMapKeyRef to a binaryData key: %v", err)
+	}
+}
+
+// The database host is connected to as the platform's pod resolves it: its
+// hostAliases, and under cluster DNS a name without a dot in the Deployment's
+// namespace (never a Service of that name in paasdiag's own namespace).
+func TestSET03_HostAsThePlatformsPodResolvesIt(t *testing.T) {
+	env := []corev1.EnvVar{{Name: "PAAS_DATABASE_NAME", Value: "bk_paas_ng"}, {Name: "PAAS_DATABASE_HOST", Value: "bk-mysql"}}
+	for _, tc := range []struct {
+		name string
+		pod  func(*corev1.PodSpec)
+		host string
+	}{
+		{"cluster DNS", func(*corev1.PodSpec) {}, "bk-mysql.blueking.svc:3306"},
+		{"host aliases", func(p *corev1.PodSpec) {
+			p.HostAliases = []corev1.HostAlias{{IP: "10.0.0.7", Hostnames: []string{"other", "bk-mysql"}}}
+		}, "10.0.0.7:3306"},
+		{"host network", func(p *corev1.PodSpec) { p.HostNetwork = true }, "bk-mysql:3306"},
+		{"host network, cluster DNS", func(p *corev1.PodSpec) {
+			p.HostNetwork, p.DNSPolicy = true, corev1.DNSClusterFirstWithHostNet
+		}, "bk-mysql.blueking.svc:3306"},
+		{"node DNS", func(p *corev1.PodSpec) { p.DNSPolicy = corev1.DNSDefault }, "bk-mysql:3306"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := deployment(corev1.Container{Name: "apiserver", Env: env})
+			tc.pod(&d.Spec.Template.Spec)
+			reader := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(d).Build()
+			e, err := ReadEnv(context.Background(), reader, "blueking", "bkpaas3-apiserver-web", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := FromEnv(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := s.DatabaseDSN(e, DefaultDatabase)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(f.Value, "tcp("+tc.host+")/") {
+				t.Errorf("DSN %s, want host %s", f.Value, tc.host)
+			}
+		})
+	}
+	// Already qualified, or an address: as given.
+	e := &Env{Namespace: "blueking", pod: &corev1.PodSpec{}}
+	for _, h := range []string{"bk-mysql.blueking", "10.0.0.8", "db.example.com"} {
+		if got := e.Host(h); got != h {
+			t.Errorf("Host(%s) = %s", h, got)
+		}
 	}
 }

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -14,9 +15,11 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
@@ -145,6 +148,18 @@ var _ = Describe("[SET03 SET04 SET05] settingsFrom: the platform's own settings"
 		Expect(source).To(ContainSubstring("env PAAS_DATABASE_PASSWORD from Secret bkpaas3-apiserver-db key password"))
 		Expect(d.Status.Platform.ReleaseLine).To(Equal("1.7+"))
 		expectNoSecret(d, e.password, platformKey)
+		By("looking for the platform's password and key in events, metrics and the manager's logs")
+		var events eventsv1.EventList
+		Expect(k8sClient.List(context.Background(), &events, client.InNamespace(e.ns))).To(Succeed())
+		Expect(events.Items).NotTo(BeEmpty(), "the 4313022 event was recorded")
+		eventsJSON, _ := json.Marshal(events)
+		logs := managerLogs.String()
+		Expect(logs).To(ContainSubstring(e.ns), "the manager's logs were captured")
+		for where, text := range map[string]string{"events": string(eventsJSON), "metrics": metricsText(), "manager logs": logs} {
+			for _, secret := range []string{e.password, platformKey} {
+				Expect(strings.Contains(text, secret)).To(BeFalse(), "a secret (%.6s...) appears in the %s", secret, where)
+			}
+		}
 	})
 
 	It("lets an explicit reference win over what settingsFrom finds", func() {
@@ -257,7 +272,8 @@ var _ = Describe("[SET03 SET04 SET05] settingsFrom: the platform's own settings"
 				stale = append(stale, f)
 			}
 		}
-		// Every source was written after the pod's start: all three are named.
+		// Both sources (the optional ConfigMap does not exist) were written after the
+		// pod's start: both are named.
 		Expect(stale).To(HaveLen(2))
 		Expect(stale[0].Severity).To(Equal(v1alpha1.SeverityWarning))
 		Expect(stale[0].Code).To(BeEmpty())

@@ -19,6 +19,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -136,7 +137,7 @@ var _ = BeforeSuite(func() {
 		// As main.go serves them by default: the manager checks each scraper's token
 		// and rights with the API server, as its ServiceAccount.
 		Metrics: managerMetricsOptions(metricsAddr),
-		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}, &appsv1.Deployment{}}}},
 		// As deployed: leader election on, in the manager's namespace.
 		LeaderElection:                true,
 		LeaderElectionID:              "paasdiag.diagnosis.paasdiag.io",
