@@ -9,6 +9,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/platformsettings"
 	"github.com/paasdiag/paasdiag/internal/release"
 )
 
@@ -141,5 +142,53 @@ func TestReleaseUnknownWithoutDatabase(t *testing.T) {
 	det := p.Resolve(context.Background(), check.Resolved{Secrets: check.Secrets{}})
 	if det.Line != release.Unknown || !strings.Contains(det.Evidence, "no platform database") {
 		t.Errorf("%+v", det)
+	}
+}
+
+// With settingsFrom, binding takes what the platform's settings give where the spec
+// names nothing: the DSNs, the key with its cipher, and the apiserver pods (the
+// Deployment's selector) for RestartRequired; what the spec names explicitly wins.
+func TestBindTakesTheSettings(t *testing.T) {
+	env := &platformsettings.Env{Deployment: "web", Container: "apiserver",
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		Vars: map[string]platformsettings.Var{
+			"PAAS_DATABASE_NAME": {Value: "bk_paas_ng", Known: true}, "PAAS_DATABASE_HOST": {Value: "10.0.0.5", Known: true},
+			"PAAS_WL_DATABASE_NAME": {Value: "bk_engine_ng", Known: true}, "PAAS_WL_DATABASE_HOST": {Value: "10.0.0.5", Known: true},
+			"PAAS_BKKRILL_ENCRYPT_SECRET_KEY": {Value: "k3y", Known: true}, "PAAS_BK_CRYPTO_TYPE": {Value: "SHANGMI", Known: true},
+		}}
+	settings := platformsettings.NewPlatform(env, nil)
+	d := &v1alpha1.PaaSDiagnosis{Spec: v1alpha1.PaaSDiagnosisSpec{
+		SettingsFrom: &v1alpha1.SettingsSource{Deployment: "web"}, DiscoverClusters: true, InstancePools: &v1alpha1.InstancePoolsCheck{},
+		PlatformDatabase: &v1alpha1.PlatformDatabase{DefaultDSNSecretRef: ref("db", "dsn"), Cipher: v1alpha1.CipherFernet}}}
+	p, in := buildPlan(d, Dependencies{})
+	in.bind(check.Resolved{Secrets: check.Secrets{"db": {"dsn": []byte("u:p@tcp(h)/explicit")}}, Settings: settings})
+	if in.defaultDB.value != "u:p@tcp(h)/explicit" {
+		t.Errorf("the explicit default DSN lost: %q", in.defaultDB.value)
+	}
+	if !in.workloadsDB.read || !strings.HasSuffix(in.workloadsDB.value, "tcp(10.0.0.5:3306)/bk_engine_ng") || !strings.HasPrefix(in.workloadsDB.where(), "Deployment web, container apiserver: ") {
+		t.Errorf("workloads %+v", in.workloadsDB)
+	}
+	if in.key != "k3y" || in.cipher != v1alpha1.CipherSM4CTR {
+		t.Errorf("key %q cipher %s: the key from settingsFrom comes with BK_CRYPTO_TYPE", in.key, in.cipher)
+	}
+	var clusters *ClusterReachability
+	for _, c := range p.Checks {
+		if cr, ok := c.Checker.(*ClusterReachability); ok {
+			clusters = cr
+		}
+	}
+	if got := clusters.pods(); got == nil || got.MatchLabels["app"] != "web" {
+		t.Errorf("apiserver pods %v, want the Deployment's selector", got)
+	}
+	d.Spec.APIServerPodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "explicit"}}
+	p, in = buildPlan(d, Dependencies{})
+	in.bind(check.Resolved{Settings: settings})
+	for _, c := range p.Checks {
+		if cr, ok := c.Checker.(*ClusterReachability); ok && cr.pods().MatchLabels["app"] != "explicit" {
+			t.Errorf("apiServerPodSelector lost to the Deployment's: %v", cr.pods())
+		}
+	}
+	if len(in.secretData) != 2 {
+		t.Errorf("%d values from the settings kept for redaction, want the workloads DSN and the key", len(in.secretData))
 	}
 }
