@@ -115,7 +115,7 @@ func Probe(ctx context.Context, server string, creds Credentials, now time.Time)
 		return res.fail(classifyTransport(ctx, err))
 	}
 	res.ServerVersion = version.GitVersion
-	res.ServingNotAfter = chainNotAfter(resp.TLS)
+	res.ServingNotAfter = ChainNotAfter(resp.TLS)
 	if resp.StatusCode == http.StatusUnauthorized {
 		return res.fail(v1alpha1.ReasonUnauthorized, "GET /version: 401 Unauthorized: the API server does not accept the token or client certificate")
 	}
@@ -337,8 +337,8 @@ func classifyTransport(ctx context.Context, err error) (string, string) {
 	return v1alpha1.ReasonConnectionFailed, "cannot talk to the API server: " + err.Error()
 }
 
-// chainNotAfter is the earliest expiry in the serving chain.
-func chainNotAfter(state *tls.ConnectionState) *time.Time {
+// ChainNotAfter is the earliest expiry in a serving chain (nil without TLS).
+func ChainNotAfter(state *tls.ConnectionState) *time.Time {
 	if state == nil {
 		return nil
 	}
