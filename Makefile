@@ -46,7 +46,7 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: lint
-lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here and in test/helm) and staticcheck; fails on any finding.
+lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here, in test/helm and in the S3 gateway pin) and staticcheck; fails on any finding.
 	go vet -tags integration,compat ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@cp go.mod go.sum $(LOCALBIN)/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/go.mod || ! cmp -s go.sum $(LOCALBIN)/go.sum; then \
@@ -54,6 +54,8 @@ lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here and in test/helm) and s
 	cd test/helm && go vet -tags compat ./...
 	@mkdir -p $(LOCALBIN)/helm && cd test/helm && cp go.mod go.sum $(LOCALBIN)/helm/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/helm/go.mod || ! cmp -s go.sum $(LOCALBIN)/helm/go.sum; then \
 		cp $(LOCALBIN)/helm/go.mod $(LOCALBIN)/helm/go.sum . ; echo "go mod tidy would change test/helm/go.mod or go.sum"; exit 1; fi
+	@mkdir -p $(LOCALBIN)/versitygw && cd internal/testsupport/s3server/versitygw && cp go.mod go.sum $(LOCALBIN)/versitygw/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/versitygw/go.mod || ! cmp -s go.sum $(LOCALBIN)/versitygw/go.sum; then \
+		cp $(LOCALBIN)/versitygw/go.mod $(LOCALBIN)/versitygw/go.sum . ; echo "go mod tidy would change internal/testsupport/s3server/versitygw/go.mod or go.sum"; exit 1; fi
 	$(STATICCHECK) -tags integration,compat ./...
 
 $(STATICCHECK):
