@@ -213,15 +213,9 @@ func parseFileValue(v any) (any, string, bool, error) {
 	case []any:
 		lazy := ""
 		for i := range x {
-			value, l, del, err := parseFileValue(x[i])
+			value, err := parseNested(x[i], &lazy)
 			if err != nil {
 				return nil, "", false, err
-			}
-			if del {
-				l = "@del"
-			}
-			if lazy == "" {
-				lazy = l
 			}
 			x[i] = value
 		}
@@ -234,21 +228,28 @@ func parseFileValue(v any) (any, string, bool, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			value, l, del, err := parseFileValue(x[k])
+			value, err := parseNested(x[k], &lazy)
 			if err != nil {
 				return nil, "", false, err
-			}
-			if del {
-				l = "@del"
-			}
-			if lazy == "" {
-				lazy = l
 			}
 			x[k] = value
 		}
 		return x, lazy, false, nil
 	}
 	return v, "", false, nil
+}
+
+// parseNested parses an element of a list or dict; the first element the process
+// computes (or an @del below the top level) names the whole setting's lazy token.
+func parseNested(v any, lazy *string) (any, error) {
+	value, l, del, err := parseFileValue(v)
+	if del {
+		l = "@del"
+	}
+	if *lazy == "" {
+		*lazy = l
+	}
+	return value, err
 }
 
 // upperfy is Dynaconf's: only the part before the first "__" is upper-cased.

@@ -2,6 +2,7 @@ package platformsettings
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -165,7 +166,7 @@ func remoteEntry(raw any, source string) RemoteEndpoint {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !contains(remoteConfigRequired, k) && !contains(remoteConfigOptional, k) {
+		if !slices.Contains(remoteConfigRequired, k) && !slices.Contains(remoteConfigOptional, k) {
 			problems = append(problems, k+" is an unexpected argument")
 		}
 	}
@@ -184,13 +185,4 @@ func remoteEntry(raw any, source string) RemoteEndpoint {
 		e.Invalid = "config data is not valid: " + strings.Join(problems, ", ")
 	}
 	return e
-}
-
-func contains(l []string, v string) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
