@@ -13,21 +13,17 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/clusterprobe"
+	"github.com/paasdiag/paasdiag/internal/httpprobe"
 	"github.com/paasdiag/paasdiag/internal/platformsettings"
 )
 
@@ -35,7 +31,7 @@ import (
 const (
 	// ReasonNotFound: the provider answers 404 (endpoint_url's path is wrong; mind
 	// urljoin: without a trailing slash its last segment is replaced).
-	ReasonNotFound = "NotFound"
+	ReasonNotFound = httpprobe.ReasonNotFound
 	// ReasonInvalidResponse: services/ answers 2xx with something the platform's
 	// serializers refuse (not JSON, not a list of services with plans).
 	ReasonInvalidResponse = "InvalidResponse"
@@ -101,7 +97,7 @@ func (p Prober) Probe(ctx context.Context, e platformsettings.RemoteEndpoint) Re
 	status, body, state, err := p.get(ctx, services.String(), "Bearer "+Token(e.Iss, e.Key, now()))
 	res.ServingCertificateNotAfter = clusterprobe.ChainNotAfter(state)
 	if err != nil {
-		res.Reason, res.Message = classifyTransport(ctx, err, services.String())
+		res.Reason, res.Message = httpprobe.Transport(ctx, err, "GET "+services.String(), "the provider's")
 		return res
 	}
 	head := fmt.Sprintf("GET %s: %d %s", services, status, http.StatusText(status))
@@ -173,28 +169,4 @@ func Token(iss, key string, now time.Time) string {
 	mac := hmac.New(sha256.New, []byte(key))
 	mac.Write([]byte(unsigned))
 	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// classifyTransport names a connection or TLS failure as the cluster probe does.
-func classifyTransport(ctx context.Context, err error, target string) (string, string) {
-	var dnsErr *net.DNSError
-	var unknownAuthority x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &unknownAuthority):
-		return v1alpha1.ReasonTLSUnknownAuthority, fmt.Sprintf("GET %s: the provider's certificate is not signed by a CA the platform trusts: %v", target, unknownAuthority)
-	case errors.As(err, &hostname):
-		return v1alpha1.ReasonTLSHostnameMismatch, fmt.Sprintf("GET %s: the provider's certificate is not valid for its host name: %v", target, hostname)
-	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return v1alpha1.ReasonCertificateExpired, fmt.Sprintf("GET %s: the provider's certificate has expired or is not yet valid", target)
-	case errors.As(err, &dnsErr):
-		return v1alpha1.ReasonDNSError, fmt.Sprintf("GET %s: cannot resolve %s: %s", target, dnsErr.Name, dnsErr.Err)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return v1alpha1.ReasonConnectionRefused, fmt.Sprintf("GET %s: connection refused: nothing listens there", target)
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return v1alpha1.ReasonTimeout, fmt.Sprintf("GET %s: no answer within the timeout", target)
-	}
-	return v1alpha1.ReasonConnectionFailed, fmt.Sprintf("GET %s: %s", target, strings.TrimPrefix(err.Error(), "Get "))
 }
