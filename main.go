@@ -3,7 +3,9 @@
 package main
 
 import (
+	"crypto/x509"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -42,6 +44,7 @@ func main() {
 		concurrency          int
 		checkConcurrency     int
 		settingsFromAllowed  string
+		probeCAFile          string
 	)
 	metrics.BindFlags(flag.CommandLine)
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the liveness and readiness probes bind to.")
@@ -52,6 +55,7 @@ func main() {
 	flag.IntVar(&checkConcurrency, "check-concurrency", 4, "How many checks of one diagnosis run at once.")
 	flag.StringVar(&settingsFromAllowed, "settings-from-allowed", "", "Comma-separated Deployments (namespace/name, or namespace/* for a whole namespace) whose settings diagnoses may read through spec.settingsFrom without the Deployment's own label diagnosis.paasdiag.io/settings-from=true.")
 	opts := zap.Options{}
+	flag.StringVar(&probeCAFile, "probe-ca-file", "", "PEM file of CAs, beside the system's, that the blob store, registry and remote service probes trust: those the platform's pods trust (REQUESTS_CA_BUNDLE, a private CA).")
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	// Capped: client-go logs request and response bodies, Secrets included, from V(8).
@@ -87,11 +91,17 @@ func main() {
 		os.Exit(1)
 	}
 
+	probeRoots, err := loadProbeRoots(probeCAFile)
+	if err != nil {
+		log.Error(err, "Unable to read --probe-ca-file")
+		os.Exit(1)
+	}
 	if _, err := controllers.Setup(mgr, controllers.Options{
 		MaxConcurrentReconciles: concurrency,
 		CheckConcurrency:        checkConcurrency,
 		SettingsAllowed:         splitList(settingsFromAllowed),
 		Registerer:              ctrlmetrics.Registry,
+		ProbeRootCAs:            probeRoots,
 	}); err != nil {
 		log.Error(err, "Unable to set up the controller")
 		os.Exit(1)
@@ -121,4 +131,24 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// loadProbeRoots is the system's roots plus the CAs of file; nil (the system's) when
+// file is empty.
+func loadProbeRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return roots, nil
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/checks"
 	"github.com/paasdiag/paasdiag/internal/metrics"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/release"
@@ -47,6 +48,9 @@ type PaaSDiagnosisReconciler struct {
 	// Databases are the connection pools to the platform's databases, which the checks
 	// use; the reconciler owns them and closes a diagnosis' pools when it is deleted.
 	Databases *platformdb.Pools
+	// Packages remembers the source package objects the blob store check saw; the
+	// reconciler forgets a deleted diagnosis' part.
+	Packages *checks.PackageLedger
 	// MaxConcurrentReconciles bounds how many diagnoses are evaluated at once.
 	MaxConcurrentReconciles int
 	// Recorder emits an event when a code becomes active or clears; nil emits none.
@@ -102,6 +106,7 @@ func (r *PaaSDiagnosisReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 			if r.Databases != nil {
 				r.Databases.Forget(req.NamespacedName)
 			}
+			r.Packages.Forget(req.NamespacedName)
 			r.Metrics.Forget(req.NamespacedName)
 			r.scheduled.Delete(req.NamespacedName)
 			r.started.Delete(req.NamespacedName)

@@ -2,7 +2,10 @@ package controllers
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +35,21 @@ type Options struct {
 	// SettingsAllowed lists the Deployments ("namespace/name", "namespace/*") that
 	// diagnoses may read settings from without the Deployment's own label.
 	SettingsAllowed SettingsAllowList
+	// ProbeRootCAs are the CAs the blob store, registry and remote service probes
+	// trust: the system's plus --probe-ca-file; nil means the system's.
+	ProbeRootCAs *x509.CertPool
+}
+
+// probeClient is the HTTP client of the endpoint probes: the roots given, TLS 1.2 at
+// least, no proxy from the environment (the platform's pods have their own, which
+// paasdiag does not know), redirects followed as net/http does (it drops the
+// Authorization header to another host).
+func probeClient(roots *x509.CertPool) *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	transport.MaxIdleConnsPerHost = 4
+	return &http.Client{Transport: transport}
 }
 
 // Setup wires the reconciler with every check, as the manager runs it, and registers
@@ -67,14 +85,18 @@ func Setup(mgr ctrl.Manager, opts Options) (*PaaSDiagnosisReconciler, error) {
 			}
 		}
 	}
+	packages := checks.NewPackageLedger()
 	r := &PaaSDiagnosisReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Build: checks.Build(checks.Dependencies{
-			Databases: opts.Databases,
-			Reader:    mgr.GetAPIReader(),
-			Logs:      checks.PodLogs{Client: clientset},
+			Databases:  opts.Databases,
+			Reader:     mgr.GetAPIReader(),
+			Logs:       checks.PodLogs{Client: clientset},
+			HTTPClient: probeClient(opts.ProbeRootCAs),
+			Packages:   packages,
 		}),
+		Packages:                packages,
 		Runner:                  check.Runner{Concurrency: opts.CheckConcurrency},
 		Databases:               opts.Databases,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,

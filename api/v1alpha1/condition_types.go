@@ -29,6 +29,24 @@ const (
 	// ConditionInstancePoolAvailable is True when every checked plan has an available
 	// pre-created instance (4313022).
 	ConditionInstancePoolAvailable = "InstancePoolAvailable"
+
+	// ConditionBlobStoreAvailable is True when the blob store answers the platform's
+	// credentials for the source-package bucket and the checked packages' objects
+	// exist (4312011; a missing package fails its module's next deploy, no code).
+	ConditionBlobStoreAvailable = "BlobStoreAvailable"
+
+	// ConditionSmartRegistryAvailable is True when the S-mart registry answers, grants
+	// the platform's account the scopes an import asks for and holds the base images
+	// (4314004 where the platform raises it).
+	ConditionSmartRegistryAvailable = "SmartRegistryAvailable"
+
+	// ConditionRemoteServicesAvailable is True when every ready remote service provider
+	// answers services/ to the platform's token and serves every plan bound to an app.
+	ConditionRemoteServicesAvailable = "RemoteServicesAvailable"
+
+	// ConditionAppImageRegistryAvailable is True when every app cluster's image
+	// registry answers and grants push on its namespace.
+	ConditionAppImageRegistryAvailable = "AppImageRegistryAvailable"
 )
 
 // Reasons shared by every condition.
@@ -250,4 +268,57 @@ const (
 	// ReasonSchemaUnrecognized: the tables lack columns paasdiag needs, or the grant
 	// hides columns the migrations say exist.
 	ReasonSchemaUnrecognized = "SchemaUnrecognized"
+)
+
+// Reasons of the checks of remote endpoints (BlobStoreAvailable,
+// SmartRegistryAvailable, RemoteServicesAvailable, AppImageRegistryAvailable), beside
+// the transport and status reasons they share with ClusterReachable (DNSError,
+// ConnectionRefused, ConnectionFailed, Timeout, TLSUnknownAuthority,
+// TLSHostnameMismatch, CertificateExpired, Unauthorized, Forbidden, ServerError,
+// CertificateExpiring).
+const (
+	// ReasonNotFound: the endpoint answers 404 to a call the platform makes (a bucket,
+	// repository, manifest or path that does not exist).
+	ReasonNotFound = "NotFound"
+	// ReasonNotConfigured: the platform's settings configure none of this (no remote
+	// provider, no app image registry): True, nothing to check.
+	ReasonNotConfigured = "NotConfigured"
+	// ReasonPackageObjectMissing: False, no code: the newest source package of a
+	// package-deployed module is not in the blob store; its next deploy fails.
+	ReasonPackageObjectMissing = "PackageObjectMissing"
+	// ReasonPackageSizeMismatch: a Warning finding, no code: a package's object differs
+	// in size from what the platform recorded.
+	ReasonPackageSizeMismatch = "PackageSizeMismatch"
+	// ReasonUnsupportedSignature: Unknown: BLOBSTORE_S3_SIG_VERSION is not s3v4, which
+	// is the only signature paasdiag makes.
+	ReasonUnsupportedSignature = "UnsupportedSignature"
+	// ReasonTokenRefused: False, 4314004: the registry's token server refuses the
+	// platform's account.
+	ReasonTokenRefused = "TokenRefused"
+	// ReasonUnexpectedStatus: False, 4314004: the registry answers a status the
+	// platform's client raises RequestError for (not 401, 403 or 404).
+	ReasonUnexpectedStatus = "UnexpectedStatus"
+	// ReasonScopeNotGranted: False, no code: the token server grants less than an
+	// import or a build needs (push); the push fails with an HTTP 500.
+	ReasonScopeNotGranted = "ScopeNotGranted"
+	// ReasonManifestNotFound: False, no code: a base image is missing from the S-mart
+	// registry; an import fails with an HTTP 500.
+	ReasonManifestNotFound = "ManifestNotFound"
+	// ReasonInvalidResponse: False, no code: a provider's services/ answer is refused by
+	// the platform's serializers.
+	ReasonInvalidResponse = "InvalidResponse"
+	// ReasonBoundPlanMissing: False, no code: apps are bound to a plan their provider no
+	// longer serves; provisioning it fails (配置资源实例异常).
+	ReasonBoundPlanMissing = "BoundPlanMissing"
+	// ReasonInvalidSettings, no code: the platform's settings for this part are present
+	// but cannot be used: a Warning for a remote endpoint entry the platform refuses
+	// (its services are not offered), Unknown for a registry address or image name that
+	// does not parse (nothing was called); the message says why.
+	ReasonInvalidSettings = "InvalidSettings"
+	// ReasonUnbindWouldFail: a Warning finding predicting 4313040: a provider that
+	// does not answer makes unbinding its services' instances fail.
+	ReasonUnbindWouldFail = "UnbindWouldFail"
+	// ReasonNotOnThisRelease: True: the platform's release line has no such thing (app
+	// image registries before 1.7).
+	ReasonNotOnThisRelease = "NotOnThisRelease"
 )

@@ -8,7 +8,11 @@ import (
 // to watch. Every check is optional; at least one must be configured. Secrets, Jobs and
 // Pods are always looked up in the diagnosis' own namespace.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.clusters) || (has(self.discoverClusters) && self.discoverClusters) || has(self.initialClusterState) || has(self.workerLogs) || has(self.instancePools)",message="configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs or instancePools"
+// +kubebuilder:validation:XValidation:rule="has(self.clusters) || (has(self.discoverClusters) && self.discoverClusters) || has(self.initialClusterState) || has(self.workerLogs) || has(self.instancePools) || has(self.blobStore) || has(self.smartRegistry) || has(self.remoteServices) || has(self.appImageRegistries)",message="configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs, instancePools, blobStore, smartRegistry, remoteServices or appImageRegistries"
+// +kubebuilder:validation:XValidation:rule="!has(self.blobStore) || has(self.settingsFrom) || has(self.blobStore.settingsSecretRef)",message="blobStore needs settingsFrom or blobStore.settingsSecretRef (a Secret of the platform's BLOBSTORE_* settings)"
+// +kubebuilder:validation:XValidation:rule="!has(self.smartRegistry) || has(self.settingsFrom) || has(self.smartRegistry.settingsSecretRef)",message="smartRegistry needs settingsFrom or smartRegistry.settingsSecretRef (a Secret of the platform's SMART_DOCKER_* settings)"
+// +kubebuilder:validation:XValidation:rule="!has(self.remoteServices) || has(self.settingsFrom) || has(self.remoteServices.settingsSecretRef)",message="remoteServices needs settingsFrom or remoteServices.settingsSecretRef (a Secret of the platform's SERVICE_REMOTE_ENDPOINTS or ONE_SIMPLE_JWT_AUTH_KEY and RSVC_BUNDLE_* settings)"
+// +kubebuilder:validation:XValidation:rule="!has(self.appImageRegistries) || has(self.settingsFrom) || has(self.appImageRegistries.settingsSecretRef) || (has(self.platformDatabase) && has(self.platformDatabase.workloadsDSNSecretRef) && has(self.platformDatabase.encryptionKeySecretRef))",message="appImageRegistries needs settingsFrom, appImageRegistries.settingsSecretRef (the APP_DOCKER_* settings), or platformDatabase.workloadsDSNSecretRef and encryptionKeySecretRef (each cluster's registry and its encrypted password, in the bk_engine_ng database)"
 // +kubebuilder:validation:XValidation:rule="duration(self.timeout) < duration(self.interval)",message="timeout must be shorter than interval"
 // +kubebuilder:validation:XValidation:rule="!has(self.instancePools) || has(self.settingsFrom) || (has(self.platformDatabase) && has(self.platformDatabase.defaultDSNSecretRef))",message="instancePools needs settingsFrom or platformDatabase.defaultDSNSecretRef (the bk_paas_ng database)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.discoverClusters) && self.discoverClusters) || has(self.settingsFrom) || (has(self.platformDatabase) && has(self.platformDatabase.workloadsDSNSecretRef))",message="discoverClusters needs settingsFrom or platformDatabase.workloadsDSNSecretRef (the bk_engine_ng database)"
@@ -100,6 +104,25 @@ type PaaSDiagnosisSpec struct {
 	// Needs settingsFrom or platformDatabase.defaultDSNSecretRef.
 	// +optional
 	InstancePools *InstancePoolsCheck `json:"instancePools,omitempty"`
+
+	// BlobStore checks the blob store that holds source packages and S-mart uploads
+	// (4312011, 4311003).
+	// +optional
+	BlobStore *BlobStoreCheck `json:"blobStore,omitempty"`
+
+	// SmartRegistry checks the image registry S-mart imports push to (4314004).
+	// +optional
+	SmartRegistry *SmartRegistryCheck `json:"smartRegistry,omitempty"`
+
+	// RemoteServices checks the remote add-on service providers (a deploy's
+	// 配置资源实例异常, no code; 4313040 on unbind).
+	// +optional
+	RemoteServices *RemoteServicesCheck `json:"remoteServices,omitempty"`
+
+	// AppImageRegistries checks each app cluster's image registry, where builds push
+	// (a build failure, no code).
+	// +optional
+	AppImageRegistries *AppImageRegistriesCheck `json:"appImageRegistries,omitempty"`
 }
 
 // SettingsFromLabel marks the platform's Deployment whose settings diagnoses in its
@@ -397,7 +420,9 @@ type PaaSDiagnosisStatus struct {
 
 	// Conditions: Ready (every configured check passed), Stalled (the spec cannot be
 	// evaluated), and one per configured check: ClusterReachable,
-	// InitialClusterStateReady, WorkerLogsClean, InstancePoolAvailable.
+	// InitialClusterStateReady, WorkerLogsClean, InstancePoolAvailable,
+	// BlobStoreAvailable, SmartRegistryAvailable, RemoteServicesAvailable,
+	// AppImageRegistryAvailable.
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16

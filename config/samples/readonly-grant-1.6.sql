@@ -10,8 +10,14 @@ GRANT SELECT (uuid, plan_id, is_allocated) ON bk_paas_ng.services_precreatedinst
 -- and to check deactivated plans still bound.
 GRANT SELECT (engine_app_id, plan_id, service_instance_id) ON bk_paas_ng.servicehub_serviceengineappattachment TO 'paasdiag'@'%';
 GRANT SELECT (engine_app_id, application_id, module_id, environment) ON bk_paas_ng.applications_applicationenvironment TO 'paasdiag'@'%';
-GRANT SELECT (id, code) ON bk_paas_ng.applications_application TO 'paasdiag'@'%';
-GRANT SELECT (id, name) ON bk_paas_ng.modules_module TO 'paasdiag'@'%';
+GRANT SELECT (id, code, region) ON bk_paas_ng.applications_application TO 'paasdiag'@'%';
+GRANT SELECT (id, name, application_id, source_origin) ON bk_paas_ng.modules_module TO 'paasdiag'@'%';
+-- The newest source package of each package-deployed module, for blobStore: its object key
+-- and recorded size, to ask the blob store whether the object is still there.
+GRANT SELECT (id, module_id, version, storage_path, package_size, sha256_signature, storage_engine, is_deleted, created) ON bk_paas_ng.sourcectl_sourcepackage TO 'paasdiag'@'%';
+-- The remote add-on service plans apps are bound to, for remoteServices: each must still
+-- be served by its provider.
+GRANT SELECT (service_id, plan_id, engine_app_id, service_instance_id) ON bk_paas_ng.servicehub_remoteserviceengineappattachment TO 'paasdiag'@'%';
 -- Which migrations Django applied tell paasdiag the platform's release line (1.6 or 1.7+):
 -- the schema alone cannot, and a column grant hides columns from information_schema.
 GRANT SELECT (app, name) ON bk_paas_ng.django_migrations TO 'paasdiag'@'%';

@@ -5,7 +5,7 @@
 -- tenant_id, available_tenant_ids with region, is_default in the cluster_cluster grant
 -- (the default cluster of an app that names none), add overridden_hostname to the
 -- cluster_apiserver grant, drop tenant_id from the api_app grant and drop the
--- cluster_clusterallocationpolicy grant (1.7+ only).
+-- cluster_clusterallocationpolicy and cluster_clusterappimageregistry grants (1.7+ only).
 CREATE USER IF NOT EXISTS 'paasdiag'@'%' IDENTIFIED BY 'change-me';
 GRANT SELECT (uuid, name, ca_data, cert_data, key_data, token_value, assert_hostname, tenant_id, available_tenant_ids, updated) ON bk_engine_ng.cluster_cluster TO 'paasdiag'@'%';
 GRANT SELECT (host, cluster_id, updated) ON bk_engine_ng.cluster_apiserver TO 'paasdiag'@'%';
@@ -19,3 +19,6 @@ GRANT SELECT (tenant_id, type, allocation_policy, allocation_precedence_policies
 -- for each cluster (region_regionclusterstate), for the initial cluster state check.
 GRANT SELECT (app, name) ON bk_engine_ng.django_migrations TO 'paasdiag'@'%';
 GRANT SELECT (cluster_name, name, nodes_name, created) ON bk_engine_ng.region_regionclusterstate TO 'paasdiag'@'%';
+-- Each cluster's own app image registry (1.7+), for appImageRegistries: paasdiag decrypts
+-- its password with the platform's key to ask the registry for a token.
+GRANT SELECT (cluster_id, host, namespace, username, password, skip_tls_verify, tenant_id) ON bk_engine_ng.cluster_clusterappimageregistry TO 'paasdiag'@'%';

@@ -32,7 +32,14 @@ var codeAlerts = []struct {
 }{
 	{errorcodes.CannotGetClusterInfo, "PaaSDiag4313021CannotGetClusterInfo", "5m"},
 	{errorcodes.ResourcePoolIsEmpty, "PaaSDiag4313022ResourcePoolIsEmpty", "2m"},
+	{errorcodes.ObjectStoreException, "PaaSDiag4312011ObjectStoreException", "5m"},
+	{errorcodes.FailedToPushImage, "PaaSDiag4314004FailedToPushImage", "5m"},
 }
+
+// dependencyConditions are the conditions of the other infrastructure; a failure
+// there without a code (a missing package, a provider down, a build registry refusing
+// push) alerts on the condition.
+var dependencyConditions = "BlobStoreAvailable|SmartRegistryAvailable|RemoteServicesAvailable|AppImageRegistryAvailable"
 
 func main() {
 	var rules []rule
@@ -63,7 +70,17 @@ func main() {
 			Labels: map[string]string{"severity": "warning"},
 			Annotations: map[string]string{
 				"summary":     "bkpaas3 will fail with {{ $labels.code }} soon",
-				"description": "PaaSDiagnosis {{ $labels.namespace }}/{{ $labels.name }} predicts {{ $labels.code }}: a certificate is about to expire, a pool is about to run dry, or the apiserver needs a restart. See the diagnosis' Warning findings.",
+				"description": "PaaSDiagnosis {{ $labels.namespace }}/{{ $labels.name }} predicts {{ $labels.code }}: a certificate is about to expire, a pool is about to run dry, the apiserver needs a restart, or a remote service provider would refuse an unbind. See the diagnosis' Warning findings.",
+			},
+		},
+		rule{
+			Alert:  "PaaSDiagDependencyFailing",
+			Expr:   fmt.Sprintf(`max by (namespace, name, type) (paasdiag_condition{type=~"%s", status="False"}) == 1`, dependencyConditions),
+			For:    "10m",
+			Labels: map[string]string{"severity": "critical"},
+			Annotations: map[string]string{
+				"summary":     "bkpaas3 deploys, builds or S-mart imports will fail: {{ $labels.type }} is False",
+				"description": "PaaSDiagnosis {{ $labels.namespace }}/{{ $labels.name }} reports {{ $labels.type }} False: the blob store, the S-mart registry, a remote service provider or an app image registry fails, often without a platform error code (the deploy log shows 构建失败 or 配置资源实例异常). See the condition's message and the findings.",
 			},
 		},
 		rule{

@@ -25,8 +25,9 @@ apps=(
 	apiserver/paasng/paasng/accessories/servicehub    # label servicehub,   database bk_paas_ng
 	apiserver/paasng/paasng/platform/applications     # label applications, database bk_paas_ng
 	apiserver/paasng/paasng/platform/modules          # label modules,      database bk_paas_ng
+	apiserver/paasng/paasng/platform/sourcectl        # label sourcectl,    database bk_paas_ng
 	# label engine, database bk_paas_ng: no table of it is read, but engine.EngineApp is the
-	# target of applicationenvironment.engine_app and serviceengineappattachment.engine_app,
+	# target of applicationenvironment.engine_app and the two attachments' engine_app,
 	# whose column class is that of its primary key.
 	apiserver/paasng/paasng/platform/engine
 	apiserver/paasng/paas_wl/infras/cluster           # label cluster,      database bk_engine_ng
@@ -37,13 +38,15 @@ tables=(
 	services_service services_plan services_precreatedinstance services_servicecategory
 	servicehub_serviceengineappattachment applications_applicationenvironment
 	applications_application modules_module
+	servicehub_remoteserviceengineappattachment sourcectl_sourcepackage
 	cluster_cluster cluster_apiserver region_regionclusterstate api_app api_config
 )
 # Tables that only some lines have: the tenant's cluster allocation policy (1.7+), which
-# picks the cluster of an app whose config names none.
+# picks the cluster of an app whose config names none, and a cluster's own app image
+# registry (1.7+).
 declare -A line_tables=(
-	[release-1.7]=cluster_clusterallocationpolicy
-	[main]=cluster_clusterallocationpolicy
+	[release-1.7]="cluster_clusterallocationpolicy cluster_clusterappimageregistry"
+	[main]="cluster_clusterallocationpolicy cluster_clusterappimageregistry"
 )
 
 app_args=()

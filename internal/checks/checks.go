@@ -5,6 +5,7 @@ package checks
 import (
 	"context"
 	"io"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +27,14 @@ type Dependencies struct {
 	Logs LogStreamer
 	// Now is the clock for certificate expiry; nil means time.Now.
 	Now func() time.Time
+	// HTTPClient probes the blob store, registries and remote service providers; nil
+	// means http.DefaultClient. Its roots are those the platform's pods trust, as far
+	// as the manager knows them (--probe-ca-file).
+	HTTPClient *http.Client
+	// Packages remembers, per diagnosis, which source package objects were seen, so
+	// that each evaluation asks the blob store for a bounded number; nil remembers
+	// nothing beyond one evaluation.
+	Packages *PackageLedger
 }
 
 // Build returns the builder of a diagnosis' checks: for each evaluation, the checks
@@ -62,6 +71,23 @@ func buildPlan(d *v1alpha1.PaaSDiagnosis, deps Dependencies) (check.Plan, *input
 	}
 	if spec.InstancePools != nil {
 		c := newInstancePools(spec.InstancePools, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	// The other infrastructure a deploy or an S-mart import meets.
+	if spec.BlobStore != nil {
+		c := newBlobStore(spec, in.owner, deps, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	if spec.SmartRegistry != nil {
+		c := newSmartRegistry(spec, deps, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	if spec.RemoteServices != nil {
+		c := newRemoteServices(spec, deps, in)
+		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
+	}
+	if spec.AppImageRegistries != nil {
+		c := newAppImageRegistries(spec, deps, in)
 		p.Checks = append(p.Checks, check.Planned{Checker: c, Inputs: c.inputs()})
 	}
 	p.Resolve = in.resolve

@@ -38,6 +38,9 @@ type inputs struct {
 	discover        bool
 
 	// Set by bind.
+	// secrets are the Secrets read; platform is settingsFrom's settings (nil without).
+	secrets     check.Secrets
+	platform    *platformsettings.Platform
 	key         string
 	credentials map[string]clusterprobe.Credentials // by spec cluster name
 	secretData  [][]byte                            // every value read, for redaction
@@ -154,6 +157,7 @@ func (in *inputs) bind(resolved check.Resolved) {
 		}
 	}
 	in.key = strings.TrimSpace(key)
+	in.secrets, in.platform = secrets, resolved.Settings
 	if resolved.Settings != nil {
 		in.apiServerPods = resolved.Settings.Selector()
 	}

@@ -26,7 +26,7 @@ type Code struct {
 	Steps []string
 }
 
-// The two codes paasdiag diagnoses.
+// The two codes paasdiag was first written for.
 const (
 	// CannotGetClusterInfo is 4313021 获取集群信息失败.
 	CannotGetClusterInfo = "4313021"
@@ -34,10 +34,30 @@ const (
 	ResourcePoolIsEmpty = "4313022"
 )
 
+// The codes of the other infrastructure a deploy or an import meets.
+const (
+	// ObjectStoreException is 4312011 对象存储服务异常.
+	ObjectStoreException = "4312011"
+	// CannotDestroyService is 4313040 服务删除失败.
+	CannotDestroyService = "4313040"
+	// FailedToPushImage is 4314004 访问容器镜像仓库异常.
+	FailedToPushImage = "4314004"
+)
+
 var catalog = []Code{
 	{Number: "4311001", Chinese: "查询部署信息失败", English: "Failed to query the deployment"},
 	{Number: "4311002", Chinese: "查询部署阶段信息失败", English: "Failed to query the deployment's phases"},
-	{Number: "4311003", Chinese: "部署失败", English: "Deployment failed"},
+	{
+		Number:      "4311003",
+		Name:        "CANNOT_DEPLOY_APP",
+		Chinese:     "部署失败",
+		English:     "Deployment failed",
+		Remediation: "Read the detail after the colon: it names the cause (对象存储服务异常 for the blob store, 部署请求异常 otherwise)",
+		Steps: []string{
+			"The deploy view raises 4311003 for any error while it starts a deployment; with DownloadFailedError the detail is 对象存储服务异常, 请稍后再试 (platform/engine/views/deploy.py).",
+			"paasdiag does not predict it: for package-deployed modules the description is read from the package's stored meta_info, so the request itself does not download the package, and a missing package fails the deployment later, in its build step, without a code. Condition BlobStoreAvailable reports such modules (PackageObjectMissing).",
+		},
+	},
 	{Number: "4311004", Chinese: "部署失败，已有部署任务进行中，请刷新查看", English: "Deployment failed: another deployment is in progress, refresh to see it"},
 	{Number: "4311005", Chinese: "应用尚未在该环境发布过", English: "The application has never been released to this environment"},
 	{Number: "4311006", Chinese: "已开启部署权限控制，仅管理员可以操作", English: "Deployment permission control is on: only administrators may deploy"},
@@ -53,7 +73,18 @@ var catalog = []Code{
 	{Number: "4312008", Chinese: "未支持的源码来源", English: "Unsupported source code origin"},
 	{Number: "4312009", Chinese: "源码包已存在", English: "The source package already exists"},
 	{Number: "4312010", Chinese: "缺失版本信息", English: "Version information is missing"},
-	{Number: "4312011", Chinese: "对象存储服务异常", English: "The object storage service is failing"},
+	{
+		Number:      ObjectStoreException,
+		Name:        "OBJECT_STORE_EXCEPTION",
+		Chinese:     "对象存储服务异常",
+		English:     "The object storage service is failing",
+		Remediation: "Fix the blob store the platform's BLOBSTORE_* settings name (address, credentials, bucket), then retry the upload",
+		Steps: []string{
+			"Blob store (condition BlobStoreAvailable): the S-mart upload and source package views raise 4312011 when an upload (or an S-mart package's download) fails. The settings are BLOBSTORE_TYPE, BLOBSTORE_BKREPO_CONFIG (ENDPOINT, PROJECT, USERNAME, PASSWORD) or BLOBSTORE_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _REGION_NAME, and the bucket BLOBSTORE_BUCKET_AP_PACKAGES; paasdiag names the call that fails.",
+			"The views raise it inside their exception handler, so the browser gets an HTTP 500 and the code is in the apiserver's log (Failed to ... OBJECT_STORE_EXCEPTION), not in the response.",
+			"A bkrepo bucket is a GENERIC repository of the project (created by the platform's init_bkrepo command); an S3 bucket must exist and allow the access key to read and write.",
+		},
+	},
 	{Number: "4313001", Chinese: "绑定运行时失败", English: "Failed to bind the runtime"},
 	{Number: "4313010", Chinese: "增强服务绑定失败", English: "Failed to bind the add-on service"},
 	{Number: "4313020", Chinese: "配置资源实例失败", English: "Failed to provision the resource instance"},
@@ -80,14 +111,36 @@ var catalog = []Code{
 			"If the pool has no available instance, add instances for that plan.",
 		},
 	},
-	{Number: "4313040", Chinese: "服务删除失败", English: "Failed to delete the service"},
+	{
+		Number:      CannotDestroyService,
+		Name:        "CANNOT_DESTROY_SERVICE",
+		Chinese:     "服务删除失败",
+		English:     "Failed to delete the service",
+		Remediation: "Make the remote service provider answer the platform (endpoint_url, JWT key), then unbind again",
+		Steps: []string{
+			"Remote providers (condition RemoteServicesAvailable): unbinding a remote add-on service asks its provider to delete the instance; when the provider does not answer or refuses, the unbind view raises 4313040 (服务删除失败: unable to delete instance).",
+			"The providers are SERVICE_REMOTE_ENDPOINTS, or ONE_SIMPLE_JWT_AUTH_KEY with the RSVC_BUNDLE_*_ENDPOINT_URL settings; the platform signs an HS256 JWT (iss paas-v3 by default) with the key, which the provider must know.",
+			"The same provider failing makes a deploy that provisions one of its services fail in step 配置资源实例 with 配置资源实例异常 and no code.",
+		},
+	},
 	{Number: "4313050", Chinese: "共享增强服务失败", English: "Failed to share the add-on service"},
 	{Number: "4313081", Chinese: "CI 相关资源删除失败", English: "Failed to delete the CI resources"},
 	{Number: "4313082", Name: "CANNOT_READ_INSTANCE_INFO", Chinese: "读取增强服务实例信息失败", English: "Failed to read the add-on service instance's information"},
 	{Number: "4314001", Chinese: "没找到任何待创建的 S-mart 应用包", English: "No S-mart application package to create was found"},
 	{Number: "4314002", Chinese: "缺失应用描述文件", English: "The application description file is missing"},
 	{Number: "4314003", Chinese: "分析应用描述文件异常", English: "Failed to parse the application description file"},
-	{Number: "4314004", Name: "FAILED_TO_PUSH_IMAGE", Chinese: "访问容器镜像仓库异常", English: "Failed to access the container image registry"},
+	{
+		Number:      FailedToPushImage,
+		Name:        "FAILED_TO_PUSH_IMAGE",
+		Chinese:     "访问容器镜像仓库异常",
+		English:     "Failed to access the container image registry",
+		Remediation: "Fix the S-mart registry account (SMART_DOCKER_USERNAME / SMART_DOCKER_PASSWORD) or the registry's token service, then import again",
+		Steps: []string{
+			"S-mart registry (condition SmartRegistryAvailable): the S-mart import raises 4314004 when the registry's token server refuses the platform's account or the registry answers an unexpected error status. The settings are SMART_DOCKER_REGISTRY_ADDR, SMART_DOCKER_NAMESPACE, SMART_DOCKER_USERNAME and SMART_DOCKER_PASSWORD.",
+			"A token granted without push, a 403, a missing base image or an unreachable registry do not give 4314004: the import fails with an HTTP 500. paasdiag reports those without a code.",
+			"The base images (1.6: <namespace>/slug-pilot and run-heroku-bionic with -smart tags; 1.7+: <namespace>/slug-app and the SMART_CNB_IMAGE_CONF images) are pushed by the platform's push_smart_image command.",
+		},
+	},
 }
 
 var byNumber = func() map[string]Code {

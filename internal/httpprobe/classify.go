@@ -52,7 +52,7 @@ func Transport(ctx context.Context, err error, call, whose string) (string, stri
 }
 
 // ReasonNotFound: the server answers 404 to a call the platform makes.
-const ReasonNotFound = "NotFound"
+const ReasonNotFound = v1alpha1.ReasonNotFound
 
 // Status names an HTTP status that is not a success: 401 Unauthorized, 403 Forbidden,
 // 404 NotFound, anything else ServerError. It returns "" for a 2xx status.

@@ -20,6 +20,16 @@ const (
 	WorkloadsDatabaseSetting = "workloadsDatabase"
 	// EncryptionKeySetting is BKKRILL_ENCRYPT_SECRET_KEY, with its cipher.
 	EncryptionKeySetting = "encryptionKey"
+	// BlobStoreSetting is the blob store (BLOBSTORE_*): Lookup says where it came from;
+	// Settings.BlobStore gives it.
+	BlobStoreSetting = "blobStore"
+	// SmartRegistrySetting is the S-mart registry (SMART_DOCKER_*).
+	SmartRegistrySetting = "smartRegistry"
+	// RemoteServicesSetting are the remote service providers (SERVICE_REMOTE_ENDPOINTS
+	// or ONE_SIMPLE_JWT_AUTH_KEY and RSVC_BUNDLE_*).
+	RemoteServicesSetting = "remoteServices"
+	// AppImageRegistrySetting is the default app image registry (APP_DOCKER_*).
+	AppImageRegistrySetting = "appImageRegistry"
 )
 
 // Platform is one evaluation's view of the platform's settings: its Deployment's
@@ -71,6 +81,12 @@ func (p *Platform) Lookup(name string) (*Found, error) {
 		l.found, l.err = p.Settings.DatabaseDSN(p.Env, WorkloadsDatabase)
 	case EncryptionKeySetting:
 		l.found, l.err = p.Settings.EncryptionKey(p.Env)
+	case BlobStoreSetting, SmartRegistrySetting, RemoteServicesSetting, AppImageRegistrySetting:
+		var source string
+		source, l.err = p.Settings.Describe(name)
+		if l.err == nil {
+			l.found = &Found{Source: p.Where() + ": " + source}
+		}
 	default:
 		l.err = fmt.Errorf("no setting %q", name)
 	}

@@ -20,7 +20,7 @@ import (
 
 // The probe against a provider that checks the platform's JWT as the paas-service SDK
 // does: the platform's token lists the services; each way it can fail is named.
-func TestProbeAgainstAProvider(t *testing.T) {
+func TestRSV02_TokenAndCalls(t *testing.T) {
 	provider := rsvcprovider.Start(rsvcprovider.Options{Iss: "paas-v3", Key: "jwt-key", Services: []rsvcprovider.Service{
 		{UUID: "s-mysql", Name: "mysql", Plans: []rsvcprovider.Plan{{UUID: "p-default", Name: "default", Description: "d", IsActive: true}}}}})
 	defer provider.Close()

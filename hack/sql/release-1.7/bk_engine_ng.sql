@@ -29,6 +29,8 @@
 -- region (0004, unique key now (cluster_name, name)) and gains tenant_id (0005); api_app's
 -- name becomes unique (0018, the (region, name) key is dropped by 0019) and it gains
 -- tenant_id (0020); api_config gains tenant_id (0024).
+-- cluster_clusterappimageregistry (cluster 0022) is new: release-1.6 has no per-cluster app
+-- image registry.
 --
 -- Loaded into a throw-away MariaDB by the tests; never to be run against a real installation.
 
@@ -81,6 +83,26 @@ CREATE TABLE cluster_clusterallocationpolicy (
   allocation_policy json NULL,
   allocation_precedence_policies json NOT NULL DEFAULT '[]',
   UNIQUE KEY cluster_clusterallocationpolicy_tenant_id (tenant_id)
+) DEFAULT CHARSET=utf8mb4;
+
+-- A cluster's own app image registry (model ClusterAppImageRegistry, cluster 0022): where
+-- the apps of the cluster push and pull their images instead of the registry of the
+-- settings (APP_DOCKER_REGISTRY_*). cluster is a OneToOneField to cluster.Cluster, whose key
+-- is uuid (hence the UNIQUE KEY on cluster_id); password is a blue_krill EncryptField, stored
+-- encrypted like the cluster credentials.
+CREATE TABLE cluster_clusterappimageregistry (
+  uuid char(32) NOT NULL PRIMARY KEY,
+  created datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  updated datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  host varchar(256) NOT NULL,
+  skip_tls_verify tinyint(1) NOT NULL DEFAULT 0,
+  namespace varchar(128) NOT NULL,
+  username varchar(64) NOT NULL,
+  password longtext NOT NULL,
+  tenant_id varchar(32) NOT NULL DEFAULT 'default',
+  cluster_id char(32) NOT NULL,
+  UNIQUE KEY cluster_clusterappimageregistry_cluster_id (cluster_id),
+  KEY cluster_clusterappimageregistry_tenant_id (tenant_id)
 ) DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE region_regionclusterstate (

@@ -71,6 +71,10 @@ func Valid() map[string]any {
 				"minAvailable": int64(1),
 				"plans":        []any{map[string]any{"service": "redis", "plan": "0shared", "tenant": "default"}},
 			},
+			"blobStore":          map[string]any{"settingsSecretRef": map[string]any{"name": "blobstore-settings"}, "packageObjectsPerEvaluation": int64(50)},
+			"smartRegistry":      map[string]any{"settingsSecretRef": map[string]any{"name": "smart-settings"}},
+			"remoteServices":     map[string]any{"settingsSecretRef": map[string]any{"name": "rsvc-settings"}},
+			"appImageRegistries": map[string]any{"settingsSecretRef": map[string]any{"name": "registry-settings"}},
 		},
 	}
 }
@@ -172,8 +176,8 @@ func All() []Sample {
 		{Rule: "(root) required spec", Mutate: func(obj map[string]any) { delete(obj, "spec") }, Field: "spec", Type: field.ErrorTypeRequired},
 
 		// The spec's own CEL rules.
-		{Rule: "spec x-kubernetes-validations configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs or instancePools",
-			Mutate: drop("spec", "clusters", "discoverClusters", "initialClusterState", "workerLogs", "instancePools"),
+		{Rule: "spec x-kubernetes-validations configure at least one check: clusters, discoverClusters, initialClusterState, workerLogs, instancePools, blobStore, smartRegistry, remoteServices or appImageRegistries",
+			Mutate: drop("spec", "clusters", "discoverClusters", "initialClusterState", "workerLogs", "instancePools", "blobStore", "smartRegistry", "remoteServices", "appImageRegistries"),
 			Field:  "spec", Type: field.ErrorTypeInvalid, Detail: "configure at least one check"},
 		{Rule: "spec x-kubernetes-validations timeout must be shorter than interval",
 			Mutate: func(obj map[string]any) { at(obj, "spec")["interval"], at(obj, "spec")["timeout"] = "10s", "10s" },
@@ -187,6 +191,26 @@ func All() []Sample {
 		{Rule: "spec x-kubernetes-validations initialClusterState.verifyNodeLabels needs clusters or discoverClusters: the labels are read from the app clusters' nodes",
 			Mutate: drop("spec", "clusters", "discoverClusters"),
 			Field:  "spec", Type: field.ErrorTypeInvalid, Detail: "initialClusterState.verifyNodeLabels needs clusters or discoverClusters"},
+
+		{Rule: "spec x-kubernetes-validations blobStore needs settingsFrom or blobStore.settingsSecretRef (a Secret of the platform's BLOBSTORE_* settings)",
+			Mutate: drop("spec.blobStore", "settingsSecretRef"),
+			Field:  "spec", Type: field.ErrorTypeInvalid, Detail: "blobStore needs settingsFrom or blobStore.settingsSecretRef"},
+		{Rule: "spec x-kubernetes-validations smartRegistry needs settingsFrom or smartRegistry.settingsSecretRef (a Secret of the platform's SMART_DOCKER_* settings)",
+			Mutate: drop("spec.smartRegistry", "settingsSecretRef"),
+			Field:  "spec", Type: field.ErrorTypeInvalid, Detail: "smartRegistry needs settingsFrom or smartRegistry.settingsSecretRef"},
+		{Rule: "spec x-kubernetes-validations remoteServices needs settingsFrom or remoteServices.settingsSecretRef (a Secret of the platform's SERVICE_REMOTE_ENDPOINTS or ONE_SIMPLE_JWT_AUTH_KEY and RSVC_BUNDLE_* settings)",
+			Mutate: drop("spec.remoteServices", "settingsSecretRef"),
+			Field:  "spec", Type: field.ErrorTypeInvalid, Detail: "remoteServices needs settingsFrom or remoteServices.settingsSecretRef"},
+		{Rule: "spec x-kubernetes-validations appImageRegistries needs settingsFrom, appImageRegistries.settingsSecretRef (the APP_DOCKER_* settings), or platformDatabase.workloadsDSNSecretRef and encryptionKeySecretRef (each cluster's registry and its encrypted password, in the bk_engine_ng database)",
+			Mutate: func(obj map[string]any) {
+				drop("spec.appImageRegistries", "settingsSecretRef")(obj)
+				drop("spec.platformDatabase", "encryptionKeySecretRef")(obj)
+			},
+			Field: "spec", Type: field.ErrorTypeInvalid, Detail: "appImageRegistries needs settingsFrom, appImageRegistries.settingsSecretRef"},
+		{Rule: "spec.blobStore.packageObjectsPerEvaluation minimum", Mutate: set("spec.blobStore", "packageObjectsPerEvaluation", int64(-1)),
+			Field: "spec.blobStore.packageObjectsPerEvaluation", Type: field.ErrorTypeInvalid, Detail: "should be greater than or equal to 0"},
+		{Rule: "spec.blobStore.packageObjectsPerEvaluation maximum", Mutate: set("spec.blobStore", "packageObjectsPerEvaluation", int64(1001)),
+			Field: "spec.blobStore.packageObjectsPerEvaluation", Type: field.ErrorTypeInvalid, Detail: "should be less than or equal to 1000"},
 
 		// The schedule.
 		{Rule: "spec.interval x-kubernetes-validations interval must be at least 10s", Mutate: func(obj map[string]any) { at(obj, "spec")["interval"], at(obj, "spec")["timeout"] = "9.999s", "1s" },
@@ -298,8 +322,23 @@ func All() []Sample {
 	for _, ref := range []string{"defaultDSNSecretRef", "workloadsDSNSecretRef", "encryptionKeySecretRef"} {
 		samples = append(samples, secretRefSamples(ref)...)
 	}
+	for _, block := range []string{"blobStore", "smartRegistry", "remoteServices", "appImageRegistries"} {
+		samples = append(samples, settingsSecretRefSamples("spec."+block)...)
+	}
 	samples = append(samples, selectorSamples("spec", "apiServerPodSelector", nil)...)
 	samples = append(samples, selectorSamples("spec.initialClusterState", "jobSelector", drop("spec.initialClusterState", "jobName"))...)
 	samples = append(samples, selectorSamples("spec.workerLogs", "podSelector", nil)...)
 	return samples
+}
+
+// settingsSecretRefSamples are the samples of a block's settingsSecretRef.name.
+func settingsSecretRefSamples(parent string) []Sample {
+	ref := parent + ".settingsSecretRef"
+	p := ref + ".name"
+	return []Sample{
+		{Rule: ref + " required name", Mutate: drop(ref, "name"), Field: p, Type: field.ErrorTypeRequired},
+		{Rule: p + " minLength", Mutate: set(ref, "name", ""), Field: p, Type: field.ErrorTypeInvalid, Detail: "should be at least 1 chars long"},
+		{Rule: p + " maxLength", Mutate: set(ref, "name", chars(254)), Field: p, Type: field.ErrorTypeTooLong},
+		{Rule: p + " pattern", Mutate: set(ref, "name", "settings/../x"), Field: p, Type: field.ErrorTypeInvalid, Detail: "should match"},
+	}
 }

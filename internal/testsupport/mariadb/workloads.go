@@ -149,7 +149,7 @@ func (w *Workloads) ReadOnlyUser(user, password string) (string, error) {
 		stmts = strings.ReplaceAll(stmts, "(uuid, name, region, tenant_id)", "(uuid, name, region)")
 		var kept []string
 		for _, line := range strings.Split(stmts, "\n") {
-			if !strings.Contains(line, "cluster_clusterallocationpolicy") {
+			if !strings.Contains(line, "cluster_clusterallocationpolicy") && !strings.Contains(line, "cluster_clusterappimageregistry") {
 				kept = append(kept, line)
 			}
 		}

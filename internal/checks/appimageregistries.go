@@ -1,0 +1,154 @@
+package checks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/bkcrypt"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/platformsettings"
+	"github.com/paasdiag/paasdiag/internal/registryprobe"
+	"github.com/paasdiag/paasdiag/internal/release"
+)
+
+// AppImageRegistries checks the registries builds push app images to, as a build
+// meets them: /v2/ and a token asking pull and push on a repository under the
+// registry's namespace, where builds push <namespace>/<app code>/<module>. A failure
+// fails the build ("构建失败") without an error code. Read-only: push permission is
+// read from the scopes granted.
+type AppImageRegistries struct {
+	endpointCheck
+	cfg v1alpha1.AppImageRegistriesCheck
+	// settings: the default registry can be read (settingsFrom or settingsSecretRef).
+	settings bool
+}
+
+var _ check.Checker = (*AppImageRegistries)(nil)
+
+func newAppImageRegistries(spec *v1alpha1.PaaSDiagnosisSpec, deps Dependencies, in *inputs) *AppImageRegistries {
+	cfg := *spec.AppImageRegistries
+	return &AppImageRegistries{endpointCheck: newEndpointCheck(spec, deps, in), cfg: cfg,
+		settings: cfg.SettingsSecretRef != nil || spec.SettingsFrom != nil}
+}
+
+// Name implements check.Checker.
+func (*AppImageRegistries) Name() string { return "app-image-registries" }
+
+// Condition implements check.Checker.
+func (*AppImageRegistries) Condition() string { return v1alpha1.ConditionAppImageRegistryAvailable }
+
+// clusterRows: the clusters' own registries can be read (workloads database and key).
+func (c *AppImageRegistries) clusterRows() bool {
+	return c.in.workloadsDB.configured() && (c.in.keyRef != nil || c.in.keyFromSettings)
+}
+
+func (c *AppImageRegistries) inputs() []check.Input {
+	var out []check.Input
+	if c.settings {
+		out = settingsInput(c.cfg.SettingsSecretRef, platformsettings.AppImageRegistrySetting, "the platform's default app image registry settings (APP_DOCKER_*)")
+	}
+	if c.clusterRows() {
+		out = append(out, c.in.workloadsDSNInput()...)
+		out = append(out, c.in.keyInput()...)
+	}
+	return out
+}
+
+// registryTarget is one registry to probe and whose builds use it.
+type registryTarget struct {
+	subject, who string
+	registry     registryprobe.Registry
+	namespace    string
+}
+
+// Check implements check.Checker.
+func (c *AppImageRegistries) Check(ctx context.Context) check.Result {
+	const subject = "app-image-registry"
+	var res check.Result
+	var targets []registryTarget
+	if c.settings {
+		settings, unknown := c.in.dependencySettings(c.cfg.SettingsSecretRef, subject+"/default")
+		if unknown != nil {
+			res.Findings = append(res.Findings, *unknown)
+		} else if reg, err := settings.AppImageRegistry(); err != nil {
+			res.Findings = append(res.Findings, settingsUnknown(subject+"/default", err))
+		} else {
+			targets = append(targets, registryTarget{subject: subject + "/default", who: "a build of an app on a cluster without its own registry",
+				registry:  registryprobe.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password, SkipTLSVerify: reg.SkipTLSVerify},
+				namespace: reg.Namespace})
+		}
+	}
+	rows := "clusters' own registries not read (no workloads database)"
+	if c.clusterRows() {
+		own, findings, note := c.clusterRegistries(ctx)
+		targets, rows = append(targets, own...), note
+		res.Findings = append(res.Findings, findings...)
+	}
+	prober := registryprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
+	for _, t := range targets {
+		got := prober.Probe(ctx, t.registry, registryprobe.Request{Scopes: []registryprobe.Scope{
+			{Repository: t.namespace + "/" + smartTargetRepository, Actions: []string{"pull", "push"}}}})
+		res.Findings = append(res.Findings, registryFindings(t.subject, got, t.who, false)...)
+		res.Findings = append(res.Findings, c.expiring(t.subject, t.registry.Host, got.ServingCertificateNotAfter, "",
+			"builds pushing there fail (构建失败, no code) from then on, unless it is renewed or skip_tls_verify is set")...)
+	}
+	hosts := make([]string, 0, len(targets))
+	for _, t := range targets {
+		hosts = append(hosts, t.registry.Host)
+	}
+	res.Conclude(check.Verdict{
+		Fail: "builds cannot push app images: they fail with 构建失败 (no error code)",
+		Pass: fmt.Sprintf("%d app image registries (%s) grant the platform's accounts push under their namespaces (read from the token's granted scopes; nothing was pushed); %s",
+			len(targets), strings.Join(hosts, ", "), rows),
+	})
+	return res
+}
+
+// clusterRegistries reads each cluster's own registry (1.7 and later) and decrypts its
+// password with the platform's key.
+func (c *AppImageRegistries) clusterRegistries(ctx context.Context) ([]registryTarget, []check.Finding, string) {
+	const subject = "app-image-registry"
+	if c.in.release.Line == release.Line16 {
+		return nil, nil, "platform 1.6 has no per-cluster registries"
+	}
+	decrypter, err := bkcrypt.New(c.in.key)
+	if err != nil {
+		return nil, []check.Finding{check.UnknownFinding(subject, v1alpha1.ReasonDecryptionFailed, "the encryption key cannot be used: "+err.Error())}, "clusters' own registries not read"
+	}
+	db, err := c.in.open(c.in.workloadsDB)
+	if err != nil {
+		return nil, []check.Finding{unknownFinding(subject, err)}, "clusters' own registries not read"
+	}
+	var rows []platformdb.AppImageRegistry
+	err = db.ReadOnly(ctx, func(tx *sql.Tx) error {
+		var err error
+		rows, err = platformdb.ReadAppImageRegistries(ctx, tx)
+		return err
+	})
+	if errors.Is(err, platformdb.ErrNoAppImageRegistryTable) {
+		return nil, nil, "the workloads database has no per-cluster registries (platform 1.6)"
+	}
+	if err != nil {
+		return nil, []check.Finding{unknownFinding(subject, err)}, "clusters' own registries not read"
+	}
+	var out []registryTarget
+	var findings []check.Finding
+	for _, row := range rows {
+		sub := subject + "/" + row.ClusterName
+		password, err := decrypter.Decrypt(row.Password)
+		if err != nil {
+			findings = append(findings, check.UnknownFinding(sub, v1alpha1.ReasonDecryptionFailed, fmt.Sprintf(
+				"the password of cluster %s's app image registry does not decrypt with the platform's key: %v", row.ClusterName, err)))
+			continue
+		}
+		out = append(out, registryTarget{subject: sub, who: "a build of an app on cluster " + row.ClusterName,
+			registry:  registryprobe.Registry{Host: row.Host, Username: row.Username, Password: password, SkipTLSVerify: row.SkipTLSVerify},
+			namespace: row.Namespace})
+	}
+	return out, findings, fmt.Sprintf("%d clusters have their own registry", len(rows))
+}

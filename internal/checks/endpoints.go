@@ -1,0 +1,112 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
+	"github.com/paasdiag/paasdiag/internal/platformsettings"
+)
+
+// What the four checks of remote endpoints (blob store, S-mart registry, remote
+// service providers, app image registries) share: where their settings come from, the
+// HTTP client they probe with, and the certificate warning.
+
+// endpointCheck is what each of the four checks holds besides its spec block: the
+// shared inputs, the manager's dependencies and the certificate warning window.
+type endpointCheck struct {
+	in     *inputs
+	deps   Dependencies
+	window time.Duration
+}
+
+func newEndpointCheck(spec *v1alpha1.PaaSDiagnosisSpec, deps Dependencies, in *inputs) endpointCheck {
+	return endpointCheck{in: in, deps: deps, window: spec.CertificateExpiryWarning.Duration}
+}
+
+// expiring is the Warning that an endpoint's serving certificate expires within the
+// window, or nil: what fails then, and with which code ("" for none), is the caller's.
+func (c endpointCheck) expiring(subject, endpoint string, notAfter *time.Time, code, consequence string) []check.Finding {
+	if notAfter == nil || !expiresWithin(*notAfter, c.deps.now(), c.window) {
+		return nil
+	}
+	msg := fmt.Sprintf("the serving certificate of %s expires on %s: %s", endpoint, notAfter.UTC().Format(time.RFC3339), consequence)
+	if code != "" {
+		msg = errorcodes.Must(code).Predicted(msg)
+	}
+	return []check.Finding{check.WarningFinding(subject, v1alpha1.ReasonCertificateExpiring, code, msg)}
+}
+
+// settingsInput declares the settings a check reads: its block's Secret (the whole of
+// it: its keys are the platform's setting names), else the named setting of
+// settingsFrom.
+func settingsInput(ref *v1alpha1.SecretReference, setting, what string) []check.Input {
+	if ref != nil {
+		return []check.Input{{Secret: ref.Name, What: what}}
+	}
+	return []check.Input{{Setting: setting, What: what}}
+}
+
+// dependencySettings are the platform's settings a check reads, from its block's
+// Secret or settingsFrom, or an Unknown finding saying why they cannot be read.
+func (in *inputs) dependencySettings(ref *v1alpha1.SecretReference, subject string) (*platformsettings.Settings, *check.Finding) {
+	var settings *platformsettings.Settings
+	var err error
+	switch {
+	case ref != nil:
+		settings, err = platformsettings.FromSecret(ref.Name, in.secrets[ref.Name])
+	case in.platform != nil && in.platform.Err == nil:
+		settings = in.platform.Settings
+	case in.platform != nil:
+		err = in.platform.Err
+	default:
+		err = errors.New("no settings: give settingsFrom or the check's settingsSecretRef")
+	}
+	if err != nil {
+		f := settingsUnknown(subject, err)
+		return nil, &f
+	}
+	return settings, nil
+}
+
+// settingsUnknown is the Unknown finding of settings the platform cannot use: a
+// *Missing names the setting (SettingMissing), anything else does not resolve.
+func settingsUnknown(subject string, err error) check.Finding {
+	var missing *platformsettings.Missing
+	if errors.As(err, &missing) {
+		return check.UnknownFinding(subject, v1alpha1.ReasonSettingMissing, err.Error())
+	}
+	return check.UnknownFinding(subject, v1alpha1.ReasonSettingsUnresolvable, err.Error())
+}
+
+// httpClient is the client every endpoint probe uses: the manager's (its roots are
+// the system's plus --probe-ca-file), never following a redirect to another host
+// with credentials (net/http drops Authorization across hosts).
+func (deps Dependencies) httpClient() *http.Client {
+	if deps.HTTPClient != nil {
+		return deps.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+func (deps Dependencies) now() time.Time {
+	if deps.Now != nil {
+		return deps.Now()
+	}
+	return time.Now()
+}
+
+// coded prefixes a failing check's message with the title of the first code its Error
+// findings carry, so that the condition names the code as the others do.
+func coded(findings []check.Finding, message string) string {
+	for _, f := range findings {
+		if f.Severity == v1alpha1.SeverityError && f.Code != "" {
+			return errorcodes.Must(f.Code).Message(message)
+		}
+	}
+	return message
+}

@@ -1,0 +1,136 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/paasdiag/paasdiag/api/v1alpha1"
+	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/errorcodes"
+	"github.com/paasdiag/paasdiag/internal/platformsettings"
+	"github.com/paasdiag/paasdiag/internal/registryprobe"
+	"github.com/paasdiag/paasdiag/internal/release"
+)
+
+// failedToPushImage is 4314004 访问容器镜像仓库异常: the S-mart create and commit views
+// raise it for the registry client's RequestError (a refused token, an unexpected
+// status); its PermissionDeny and ResourceNotFound are not RequestErrors and end in an
+// HTTP 500 without a code (docs/conformance.md SMR02).
+const failedToPushImage = errorcodes.FailedToPushImage
+
+// smartTargetRepository is the repository the probe asks push on: an import pushes
+// to {namespace}/{app code}/{module}, which does not exist before the app does, so a
+// name no app can have (app codes are [a-z0-9-]) stands for it. Token servers grant
+// by pattern ({namespace}/*), so the answer is the one an import gets.
+const smartTargetRepository = "paasdiag_probe/default"
+
+// SmartRegistry checks the registry S-mart imports push to, as an import meets it:
+// /v2/, the token for the base images (pull) and the app's repository (pull, push),
+// then each base image's manifest. Read-only: push permission is read from the
+// scopes the token server grants, not tried.
+type SmartRegistry struct {
+	endpointCheck
+	cfg v1alpha1.SmartRegistryCheck
+}
+
+var _ check.Checker = (*SmartRegistry)(nil)
+
+func newSmartRegistry(spec *v1alpha1.PaaSDiagnosisSpec, deps Dependencies, in *inputs) *SmartRegistry {
+	return &SmartRegistry{endpointCheck: newEndpointCheck(spec, deps, in), cfg: *spec.SmartRegistry}
+}
+
+// Name implements check.Checker.
+func (*SmartRegistry) Name() string { return "smart-registry" }
+
+// Condition implements check.Checker.
+func (*SmartRegistry) Condition() string { return v1alpha1.ConditionSmartRegistryAvailable }
+
+func (c *SmartRegistry) inputs() []check.Input {
+	return settingsInput(c.cfg.SettingsSecretRef, platformsettings.SmartRegistrySetting, "the platform's S-mart registry settings (SMART_DOCKER_*)")
+}
+
+// Check implements check.Checker.
+func (c *SmartRegistry) Check(ctx context.Context) check.Result {
+	const subject = "smart-registry"
+	settings, unknown := c.in.dependencySettings(c.cfg.SettingsSecretRef, subject)
+	if unknown != nil {
+		return check.Only(*unknown)
+	}
+	reg, err := settings.SmartRegistry()
+	if err != nil {
+		return check.Only(settingsUnknown(subject, err))
+	}
+	var res check.Result
+	var images []string
+	switch c.in.release.Line {
+	case release.Line16:
+		images, err = reg.BaseImages("1.6")
+	case release.Line17Plus:
+		images, err = reg.BaseImages("1.7+")
+	default:
+		res.Findings = append(res.Findings, check.UnknownFinding(subject, v1alpha1.ReasonSettingMissing, fmt.Sprintf(
+			"the base images differ by release line (1.6 slug-pilot, 1.7+ slug-app), which is unknown (%s): their manifests are not checked", c.in.release.Evidence)))
+	}
+	if err != nil {
+		res.Findings = append(res.Findings, settingsUnknown(subject, err))
+	}
+	scopes := []registryprobe.Scope{{Repository: reg.Namespace + "/" + smartTargetRepository, Actions: []string{"pull", "push"}}}
+	for _, image := range images {
+		name, _, _ := strings.Cut(image, ":")
+		scopes = append(scopes, registryprobe.Scope{Repository: name, Actions: []string{"pull"}})
+	}
+	prober := registryprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
+	// moby-distribution picks https or http as the platform does (a TLS handshake).
+	got := prober.Probe(ctx, registryprobe.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password, DetectScheme: true},
+		registryprobe.Request{Scopes: scopes, Manifests: images})
+	res.Findings = append(res.Findings, registryFindings(subject, got, "an S-mart import", true)...)
+	res.Findings = append(res.Findings, c.expiring(subject, reg.Host, got.ServingCertificateNotAfter, "",
+		"the platform's client then falls back to https without verification (moby-distribution), so imports go on; renew it")...)
+	res.Conclude(check.Verdict{
+		Fail: coded(res.Findings, fmt.Sprintf("registry %s: S-mart imports fail", reg.Host)),
+		Pass: fmt.Sprintf("registry %s (%s) grants %s what an import asks for and holds %d base images (push permission read from the token's granted scopes; nothing was pushed)",
+			reg.Host, got.Scheme, reg.Username, len(images)),
+	})
+	return res
+}
+
+// registryFindings turns a registry probe into findings, with 4314004 where the
+// platform's S-mart views raise it (coded: true) and none for a build's push (an app
+// image registry: a build failure, no code).
+func registryFindings(subject string, got registryprobe.Result, who string, coded bool) []check.Finding {
+	var out []check.Finding
+	code4314004 := func(msg string) (string, string) {
+		if !coded {
+			return "", msg + ": the build fails, without an error code"
+		}
+		return failedToPushImage, errorcodes.Must(failedToPushImage).Message(msg + ": the import answers 4314004")
+	}
+	switch {
+	case got.TokenRefused:
+		code, msg := code4314004(fmt.Sprintf("%s: the token server refuses the platform's account (%s fails at the registry's first request)", got.Message, who))
+		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonTokenRefused, code, msg))
+	case got.UnexpectedStatus:
+		code, msg := code4314004(got.Message)
+		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonUnexpectedStatus, code, msg))
+	case got.Reason == registryprobe.ReasonInvalidReference:
+		// A host or image name that does not parse: nothing was called.
+		out = append(out, check.UnknownFinding(subject, v1alpha1.ReasonInvalidSettings, got.Message))
+	case got.Reason != "" && got.Reason != v1alpha1.ReasonScopeNotGranted && got.Reason != v1alpha1.ReasonManifestNotFound:
+		out = append(out, check.ErrorFinding(subject, got.Reason, "", fmt.Sprintf("%s: %s fails with an HTTP 500, without an error code", got.Message, who)))
+	}
+	if len(got.Missing) > 0 {
+		var missing []string
+		for _, s := range got.Missing {
+			missing = append(missing, s.Repository+":"+strings.Join(s.Actions, ","))
+		}
+		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonScopeNotGranted, "", fmt.Sprintf(
+			"the token server does not grant %s (granted scopes are all a read-only probe can see of write permission): %s fails pushing, with an HTTP 500 and no error code",
+			strings.Join(missing, ", "), who)))
+	}
+	for _, m := range got.MissingManifests {
+		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonManifestNotFound, "", fmt.Sprintf(
+			"base image %s is not in the registry (push it with the platform's push_smart_image command): %s fails with an HTTP 500, without an error code", m, who)))
+	}
+	return out
+}
