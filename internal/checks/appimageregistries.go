@@ -52,7 +52,11 @@ func (c *AppImageRegistries) inputs() []check.Input {
 	if c.settings {
 		out = settingsInput(c.cfg.SettingsSecretRef, platformsettings.AppImageRegistrySetting, "the platform's default app image registry settings (APP_DOCKER_*)")
 	}
-	if c.clusterRows() {
+	// An explicit workloads database is declared, with the key (a key from
+	// settingsFrom is then refused unless that database is the platform's own). Both
+	// from settingsFrom are not: a platform without WL_DATABASE_* settings still has its
+	// default registry checked, and the message says the clusters' own were not.
+	if c.clusterRows() && c.in.workloadsDB.ref != nil {
 		out = append(out, c.in.workloadsDSNInput()...)
 		out = append(out, c.in.keyInput()...)
 	}
@@ -84,7 +88,9 @@ func (c *AppImageRegistries) Check(ctx context.Context) check.Result {
 		}
 	}
 	rows := "clusters' own registries not read (no workloads database)"
-	if c.clusterRows() {
+	if c.clusterRows() && (!c.in.workloadsDB.read || c.in.key == "") {
+		rows = "clusters' own registries not read (settingsFrom gives no workloads database or key)"
+	} else if c.clusterRows() {
 		own, findings, note := c.clusterRegistries(ctx)
 		targets, rows = append(targets, own...), note
 		res.Findings = append(res.Findings, findings...)

@@ -55,7 +55,9 @@ func (*BlobStore) Condition() string { return v1alpha1.ConditionBlobStoreAvailab
 // inputs are the blob store settings and, to check packages, the default database.
 func (c *BlobStore) inputs() []check.Input {
 	out := settingsInput(c.cfg.SettingsSecretRef, platformsettings.BlobStoreSetting, "the platform's blob store settings (BLOBSTORE_*)")
-	if c.perEval > 0 && c.in.defaultDB.configured() {
+	// An explicit database is declared (its Secret is read); one from settingsFrom is
+	// used when the settings give it, and its absence does not block the bucket probe.
+	if c.perEval > 0 && c.in.defaultDB.ref != nil {
 		out = append(out, c.in.defaultDSNInput()...)
 	}
 	return out

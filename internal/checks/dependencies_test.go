@@ -233,8 +233,10 @@ func TestBLB05_PackageHeadsAreBounded(t *testing.T) {
 	if fmt.Sprint(counts) != "[3 3 2 1]" {
 		t.Errorf("HEADs per evaluation %v, want [3 3 2 1]", counts)
 	}
-	if verdicts[0] != check.Pass || verdicts[1] != check.Fail || verdicts[3] != check.Fail {
-		t.Errorf("verdicts %v: the missing object (module 6) is found in the second evaluation and kept", verdicts)
+	// Module ids are random: the missing object is found in one of the first three
+	// evaluations (whichever reaches it), and kept from then on.
+	if verdicts[2] != check.Fail || verdicts[3] != check.Fail {
+		t.Errorf("verdicts %v: the missing object is found by the third evaluation and kept", verdicts)
 	}
 	// A day later every object is asked again, still 3 at a time.
 	now = now.Add(25 * time.Hour)

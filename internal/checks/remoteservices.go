@@ -42,7 +42,9 @@ func (*RemoteServices) Condition() string { return v1alpha1.ConditionRemoteServi
 
 func (c *RemoteServices) inputs() []check.Input {
 	out := settingsInput(c.cfg.SettingsSecretRef, platformsettings.RemoteServicesSetting, "the platform's remote service settings (SERVICE_REMOTE_ENDPOINTS, RSVC_BUNDLE_*)")
-	if c.in.defaultDB.configured() {
+	// As for the blob store: an explicit database is declared, one from settingsFrom
+	// is used when given.
+	if c.in.defaultDB.ref != nil {
 		out = append(out, c.in.defaultDSNInput()...)
 	}
 	return out
