@@ -66,10 +66,10 @@ var _ = Describe("[BLB04 SMR02 RSV03 AIR02] blob store, S-mart registry, remote 
 		env := must(e.platform.Environment("dbapp", "default", "prod"))
 		Expect(e.platform.RemoteAttach(env, "5f2b7c1e-0000-4000-8000-0000000000a1", mysqlPlan)).To(Succeed())
 		e.configMap("bkpaas3-apiserver-deps", map[string]string{
-			"PAAS_SMART_DOCKER_REGISTRY_ADDR":         smart.Host,
-			"PAAS_APP_IMAGE":                          "bkpaas/apiserver:v1.7.0",
-			"PAAS_RSVC_BUNDLE_MYSQL_ENDPOINT_URL":     provider.Endpoint(),
-			"PAAS_APP_DOCKER_REGISTRY_ADDR":           builds.Host,
+			"PAAS_SMART_DOCKER_REGISTRY_ADDR":          smart.Host,
+			"PAAS_APP_IMAGE":                           "bkpaas/apiserver:v1.7.0",
+			"PAAS_RSVC_BUNDLE_MYSQL_ENDPOINT_URL":      provider.Endpoint(),
+			"PAAS_APP_DOCKER_REGISTRY_ADDR":            builds.Host,
 			"PAAS_APP_DOCKER_REGISTRY_SKIP_TLS_VERIFY": "true",
 		})
 		depsSecret := map[string]string{
