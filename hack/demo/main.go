@@ -4,9 +4,12 @@
 // The diagnosis is the zero-configuration one: it names only the platform's apiserver
 // Deployment (spec.settingsFrom), whose environment gives the databases and the key;
 // the Deployment exists in the control plane as the platform's chart would write it
-// (no pod needs to run). It walks through a healthy installation, the app-cluster
-// token losing its permission (4313021), the redis pool running dry (4313022) and both
-// repaired, printing what `kubectl get paasdiagnosis` shows at each step. Everything
+// (no pod needs to run), beside a bkrepo blob store and the S-mart image registry
+// (distribution's, behind a token server) on loopback. It walks through a healthy
+// installation, the app-cluster token losing its permission (4313021), the redis pool
+// running dry (4313022), both repaired, then the S-mart registry's password rotated
+// without the platform's setting (4314004) and the setting updated, printing what
+// `kubectl get paasdiagnosis` shows at each step. Everything
 // it starts is stopped and removed when it ends, also on Ctrl-C.
 //
 //	make demo
@@ -42,8 +45,10 @@ import (
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/controllers"
 	"github.com/paasdiag/paasdiag/internal/testsupport/appcluster"
+	"github.com/paasdiag/paasdiag/internal/testsupport/bkrepo"
 	"github.com/paasdiag/paasdiag/internal/testsupport/kubectl"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
+	"github.com/paasdiag/paasdiag/internal/testsupport/ociregistry"
 )
 
 const namespace = "blueking"
@@ -152,6 +157,40 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	step("Starting the blob store (a bkrepo generic API) and the S-mart image registry with its base images")
+	repo, err := bkrepo.Start(bkrepo.Options{
+		Users:    map[string]string{"bkpaas3": "demo-blob-password"},
+		Projects: map[string][]string{"bkpaas": {"bkpaas3-source-packages"}},
+		Access:   map[string]map[string]bkrepo.Access{"bkpaas3": {"bkpaas": bkrepo.ReadWrite}},
+	})
+	if err != nil {
+		return err
+	}
+	done.add(repo.Close)
+	module, err := platform.PackageModule("smart-demo", "default", mariadb.OriginSMart)
+	if err != nil {
+		return err
+	}
+	packageKey, err := platform.SourcePackage(module, "1.0.0", 4)
+	if err != nil {
+		return err
+	}
+	if err := repo.PutObject("bkpaas", "bkpaas3-source-packages", packageKey, []byte("pkg!")); err != nil {
+		return err
+	}
+	registry, err := ociregistry.Start(ociregistry.Options{Users: map[string]ociregistry.User{
+		"bkpaas": {Password: "demo-smart-password", Push: []string{"bkpaas/docker/*", "bkpaas/docker/*/*"}}}})
+	if err != nil {
+		return err
+	}
+	done.add(registry.Close)
+	for _, image := range []string{"slug-app:v1.7.0", "run-heroku-bionic:v1.0.4"} {
+		name, tag, _ := strings.Cut(image, ":")
+		if _, err := registry.PushImage("bkpaas/docker/"+name, tag); err != nil {
+			return err
+		}
+	}
+
 	step("Starting the paasdiag manager")
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
@@ -167,7 +206,7 @@ func run(ctx context.Context) error {
 
 	step("Applying a diagnosis of the installation")
 	manifest := filepath.Join(dir, "diagnosis.yaml")
-	objects, err := sample(defaultDSN, workloadsDSN)
+	objects, err := sample(defaultDSN, workloadsDSN, repo.Endpoint, registry.Host)
 	if err != nil {
 		return err
 	}
@@ -234,6 +273,33 @@ func run(ctx context.Context) error {
 		"-o", "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message"); err != nil {
 		return err
 	}
+	step("5. The S-mart registry's password is rotated, the platform's SMART_DOCKER_PASSWORD is not: S-mart imports would fail with 4314004")
+	registry.SetPassword("bkpaas", "demo-smart-password-2")
+	if err := waitFor(ctx, k8s, key, v1alpha1.ConditionSmartRegistryAvailable, metav1.ConditionFalse); err != nil {
+		return err
+	}
+	if err := show(ctx, kubeconfig); err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println("$ kubectl get paasdiagnosis bkpaas3 -n " + namespace + ` -o jsonpath='{.status.conditions[?(@.type=="SmartRegistryAvailable")].message}'`)
+	if err := runKubectl(ctx, kubeconfig, "get", "paasdiagnosis", "bkpaas3", "-n", namespace,
+		"-o", `jsonpath={.status.conditions[?(@.type=="SmartRegistryAvailable")].message}`); err != nil {
+		return err
+	}
+	fmt.Println()
+
+	step("6. The platform's setting is updated to the new password: Ready again")
+	if err := runKubectl(ctx, kubeconfig, "patch", "secret", "bkpaas3-apiserver-secrets", "-n", namespace,
+		"--type=merge", "-p", `{"stringData":{"PAAS_SMART_DOCKER_PASSWORD":"demo-smart-password-2"}}`); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, k8s, key, v1alpha1.ConditionReady, metav1.ConditionTrue); err != nil {
+		return err
+	}
+	if err := show(ctx, kubeconfig); err != nil {
+		return err
+	}
 	step("Done; stopping everything the demo started")
 	return nil
 }
@@ -297,7 +363,7 @@ const demoKey = "ZGVtby1vbmx5LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
 // sample is what a bkpaas3 release holds (its apiserver Deployment, the ConfigMap and
 // Secret its environment comes from), the label that lets paasdiag read it, and the
 // zero-configuration diagnosis.
-func sample(defaultDSN, workloadsDSN string) (string, error) {
+func sample(defaultDSN, workloadsDSN, blobEndpoint, smartRegistry string) (string, error) {
 	def, err := mysql.ParseDSN(defaultDSN)
 	if err != nil {
 		return "", err
@@ -328,6 +394,8 @@ data:
   PAAS_WL_DATABASE_HOST: %[2]q
   PAAS_WL_DATABASE_PORT: %[3]q
   PAAS_WL_DATABASE_NAME: %[5]q
+  PAAS_SMART_DOCKER_REGISTRY_ADDR: %[12]q
+  PAAS_APP_IMAGE: bkpaas/apiserver:v1.7.0
 ---
 apiVersion: v1
 kind: Secret
@@ -340,6 +408,8 @@ stringData:
   PAAS_WL_DATABASE_USER: %[8]q
   PAAS_WL_DATABASE_PASSWORD: %[9]q
   PAAS_BKKRILL_ENCRYPT_SECRET_KEY: %[10]q
+  PAAS_BLOBSTORE_BKREPO_CONFIG: '{ENDPOINT="%[11]s", PROJECT="bkpaas", USERNAME="bkpaas3", PASSWORD="demo-blob-password"}'
+  PAAS_SMART_DOCKER_PASSWORD: demo-smart-password
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -378,7 +448,9 @@ spec:
   discoverClusters: true
   instancePools:
     minAvailable: 1
-`, namespace, host, port, def.DBName, wl.DBName, def.User, def.Passwd, wl.User, wl.Passwd, demoKey), nil
+  blobStore: {}
+  smartRegistry: {}
+`, namespace, host, port, def.DBName, wl.DBName, def.User, def.Passwd, wl.User, wl.Passwd, demoKey, blobEndpoint, smartRegistry), nil
 }
 
 type devNull struct{}

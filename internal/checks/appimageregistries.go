@@ -108,7 +108,7 @@ func (c *AppImageRegistries) Check(ctx context.Context) check.Result {
 		hosts = append(hosts, t.registry.Host)
 	}
 	res.Conclude(check.Verdict{
-		Fail: "builds cannot push app images: they fail with 构建失败 (no error code)",
+		Fail: firstError(res.Findings, "builds cannot push app images: they fail with 构建失败 (no error code)"),
 		Pass: fmt.Sprintf("%d app image registries (%s) grant the platform's accounts push under their namespaces (read from the token's granted scopes; nothing was pushed); %s",
 			len(targets), strings.Join(hosts, ", "), rows),
 	})

@@ -105,7 +105,7 @@ func (c *BlobStore) Check(ctx context.Context) check.Result {
 		packages = "no source package checked (packageObjectsPerEvaluation is 0)"
 	}
 	res.Conclude(check.Verdict{
-		Fail: coded(res.Findings, fmt.Sprintf("%s: the platform's blob store fails", where)),
+		Fail: firstError(res.Findings, fmt.Sprintf("%s: the platform's blob store fails", where)),
 		Pass: fmt.Sprintf("%s answers the platform's credentials (read-only probe: write permission is not tested); %s", where, packages),
 	})
 	return res

@@ -100,13 +100,21 @@ func (deps Dependencies) now() time.Time {
 	return time.Now()
 }
 
-// coded prefixes a failing check's message with the title of the first code its Error
-// findings carry, so that the condition names the code as the others do.
-func coded(findings []check.Finding, message string) string {
+// firstError is a failing check's condition message: its first Error finding's (which
+// carries the code's title when it has one), and how many more there are; fallback
+// when there is none.
+func firstError(findings []check.Finding, fallback string) string {
+	var errs []check.Finding
 	for _, f := range findings {
-		if f.Severity == v1alpha1.SeverityError && f.Code != "" {
-			return errorcodes.Must(f.Code).Message(message)
+		if f.Severity == v1alpha1.SeverityError {
+			errs = append(errs, f)
 		}
 	}
-	return message
+	switch len(errs) {
+	case 0:
+		return fallback
+	case 1:
+		return errs[0].Message
+	}
+	return fmt.Sprintf("%s (and %d more problems: see the findings)", errs[0].Message, len(errs)-1)
 }

@@ -116,7 +116,7 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 	if len(skipped) > 0 {
 		pass += "; not probed: " + strings.Join(skipped, ", ")
 	}
-	res.Conclude(check.Verdict{Fail: "remote add-on services cannot be provisioned", Pass: pass})
+	res.Conclude(check.Verdict{Fail: firstError(res.Findings, "remote add-on services cannot be provisioned"), Pass: pass})
 	return res
 }
 

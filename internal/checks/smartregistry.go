@@ -88,7 +88,7 @@ func (c *SmartRegistry) Check(ctx context.Context) check.Result {
 	res.Findings = append(res.Findings, c.expiring(subject, reg.Host, got.ServingCertificateNotAfter, "",
 		"the platform's client then falls back to https without verification (moby-distribution), so imports go on; renew it")...)
 	res.Conclude(check.Verdict{
-		Fail: coded(res.Findings, fmt.Sprintf("registry %s: S-mart imports fail", reg.Host)),
+		Fail: firstError(res.Findings, fmt.Sprintf("registry %s: S-mart imports fail", reg.Host)),
 		Pass: fmt.Sprintf("registry %s (%s) grants %s what an import asks for and holds %d base images (push permission read from the token's granted scopes; nothing was pushed)",
 			reg.Host, got.Scheme, reg.Username, len(images)),
 	})
@@ -100,9 +100,14 @@ func (c *SmartRegistry) Check(ctx context.Context) check.Result {
 // image registry: a build failure, no code).
 func registryFindings(subject string, got registryprobe.Result, who string, coded bool) []check.Finding {
 	var out []check.Finding
+	// What the user sees when the platform raises no code.
+	uncoded := "fails with an HTTP 500, without an error code"
+	if !coded {
+		uncoded = "fails (the deploy log shows 构建失败), without an error code"
+	}
 	code4314004 := func(msg string) (string, string) {
 		if !coded {
-			return "", msg + ": the build fails, without an error code"
+			return "", msg + ": " + who + " " + uncoded
 		}
 		return failedToPushImage, errorcodes.Must(failedToPushImage).Message(msg + ": the import answers 4314004")
 	}
@@ -117,7 +122,7 @@ func registryFindings(subject string, got registryprobe.Result, who string, code
 		// A host or image name that does not parse: nothing was called.
 		out = append(out, check.UnknownFinding(subject, v1alpha1.ReasonInvalidSettings, got.Message))
 	case got.Reason != "" && got.Reason != v1alpha1.ReasonScopeNotGranted && got.Reason != v1alpha1.ReasonManifestNotFound:
-		out = append(out, check.ErrorFinding(subject, got.Reason, "", fmt.Sprintf("%s: %s fails with an HTTP 500, without an error code", got.Message, who)))
+		out = append(out, check.ErrorFinding(subject, got.Reason, "", fmt.Sprintf("%s: %s %s", got.Message, who, uncoded)))
 	}
 	if len(got.Missing) > 0 {
 		var missing []string
@@ -125,12 +130,12 @@ func registryFindings(subject string, got registryprobe.Result, who string, code
 			missing = append(missing, s.Repository+":"+strings.Join(s.Actions, ","))
 		}
 		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonScopeNotGranted, "", fmt.Sprintf(
-			"the token server does not grant %s (granted scopes are all a read-only probe can see of write permission): %s fails pushing, with an HTTP 500 and no error code",
-			strings.Join(missing, ", "), who)))
+			"the token server does not grant %s (granted scopes are all a read-only probe can see of write permission): %s %s when it pushes",
+			strings.Join(missing, ", "), who, uncoded)))
 	}
 	for _, m := range got.MissingManifests {
 		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonManifestNotFound, "", fmt.Sprintf(
-			"base image %s is not in the registry (push it with the platform's push_smart_image command): %s fails with an HTTP 500, without an error code", m, who)))
+			"base image %s is not in the registry (push it with the platform's push_smart_image command): %s %s", m, who, uncoded)))
 	}
 	return out
 }

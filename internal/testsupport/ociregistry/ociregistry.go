@@ -250,6 +250,21 @@ func (r *Registry) Close() {
 	}
 }
 
+// SetPassword changes a user's password, as an administrator rotating it does; tokens
+// issued before stay valid until they expire.
+func (r *Registry) SetPassword(user, password string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	users := make(map[string]User, len(r.opts.Users))
+	for name, u := range r.opts.Users {
+		users[name] = u
+	}
+	u := users[user]
+	u.Password = password
+	users[user] = u
+	r.opts.Users = users
+}
+
 // Requests are the requests clients sent, in the order they were answered.
 func (r *Registry) Requests() []Request {
 	r.mu.Lock()

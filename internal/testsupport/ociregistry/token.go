@@ -56,7 +56,9 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 	name, password, hasBasic := req.BasicAuth()
 	switch {
 	case hasBasic:
+		r.mu.Lock()
 		u, ok := r.opts.Users[name]
+		r.mu.Unlock()
 		// Compare even for an unknown user, so both fail alike.
 		if subtle.ConstantTimeCompare([]byte(password), []byte(u.Password)) != 1 || !ok {
 			w.Header().Set("WWW-Authenticate", `Basic realm="`+r.Service+`"`)
