@@ -660,6 +660,16 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 		"{{- with $allowed }}",
 		`- --settings-from-allowed={{ join "," . }}`,
 		"{{- end }}")
+	// The CAs the probes of the blob store, registries and remote providers trust
+	// beside the system's (--probe-ca-file): a ConfigMap's key, mounted read-only.
+	lines = append(lines, "{{- with .Values.probeCA.configMap }}", "- --probe-ca-file=/etc/paasdiag/probe-ca/{{ $.Values.probeCA.key }}", "{{- end }}")
+	for key, where := range map[string]map[string]any{"volumes": podSpec, "volumeMounts": container} {
+		if _, ok := where[key]; ok {
+			return nil, fmt.Errorf("%s: the manager has none in config/; the chart adds probeCA's", key)
+		}
+	}
+	podSpec["volumes"] = "CHARTGEN_VOLUMES"
+	container["volumeMounts"] = "CHARTGEN_VOLUMEMOUNTS"
 	container["args"] = []any{"CHARTGEN_ARGS"}
 	inline := func(value string) block {
 		return func(key string, _ int) string { return key + " " + value }
@@ -680,6 +690,12 @@ func parameterise(body map[string]any, ref func(kind, name string) (string, erro
 		"CHARTGEN_TOLERATIONS":  with("tolerations"),
 		"CHARTGEN_AFFINITY":     with("affinity"),
 		"CHARTGEN_ARGS":         func(string, int) string { return strings.Join(lines, "\n") },
+		"CHARTGEN_VOLUMES": func(key string, _ int) string {
+			return "{{- with .Values.probeCA.configMap }}\n" + key + "\n  - name: probe-ca\n    configMap:\n      name: {{ . }}\n{{- end }}"
+		},
+		"CHARTGEN_VOLUMEMOUNTS": func(key string, _ int) string {
+			return "{{- with .Values.probeCA.configMap }}\n" + key + "\n  - name: probe-ca\n    mountPath: /etc/paasdiag/probe-ca\n    readOnly: true\n{{- end }}"
+		},
 	}, nil
 }
 
@@ -897,6 +913,15 @@ prometheusRule:
 # consent is for the Deployment: every diagnosis in its namespace may use it.
 settingsFromAllowed: []
 
+# --probe-ca-file: the CAs, beside the system's, that the checks of the blob store, the
+# registries and the remote service providers trust: those the platform's pods trust
+# (a private CA of bkrepo or the registry). A ConfigMap in the release's namespace and
+# its key holding PEM certificates. Without it, an endpoint signed by another CA is
+# Unknown (TLSUnknownAuthority), never a code.
+probeCA:
+  configMap: ""
+  key: ca.crt
+
 # A PaaSDiagnosis for the bkpaas3 release, so that helm install alone gives a verdict:
 # its settings come from the platform's apiserver Deployment (spec.settingsFrom), which
 # the manager is allowed to read (--settings-from-allowed, for every diagnosis in that
@@ -960,6 +985,11 @@ admissionPolicy:
 			"serviceMonitor":  enabled,
 			"prometheusRule":  enabled,
 			"admissionPolicy": enabled,
+			"probeCA": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"configMap", "key"},
+				"properties": map[string]any{
+					"configMap": map[string]any{"type": "string", "pattern": "^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "maxLength": 253},
+					"key":       map[string]any{"type": "string", "pattern": "^[-._a-zA-Z0-9]+$", "maxLength": 253},
+				}},
 			"settingsFromAllowed": map[string]any{"type": "array", "items": map[string]any{"type": "string",
 				"pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$"}},
 			"diagnosis": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"enabled", "name", "namespace", "spec"},

@@ -87,9 +87,13 @@ func (c *BlobStore) Check(ctx context.Context) check.Result {
 	}
 	prober := blobprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
 	bucket := prober.Bucket(ctx, store)
-	if bucket.Reason == v1alpha1.ReasonUnsupportedSignature {
+	switch bucket.Reason {
+	case "":
+	case v1alpha1.ReasonUnsupportedSignature:
 		res.Findings = append(res.Findings, check.UnknownFinding(subject, bucket.Reason, bucket.Message))
-	} else if bucket.Reason != "" {
+	case v1alpha1.ReasonTLSUnknownAuthority:
+		res.Findings = append(res.Findings, untrustedCA(subject, bucket.Message, "uploads fail with 4312011"))
+	default:
 		res.Findings = append(res.Findings, check.ErrorFinding(subject, bucket.Reason, objectStoreException, errorcodes.Must(objectStoreException).Message(fmt.Sprintf(
 			"%s: S-mart imports and source package uploads to %s fail (the platform raises 4312011 in the upload view's exception handler, which answers HTTP 500; the code is in the apiserver's log); deploys of package-deployed modules fail in their build step, without a code",
 			bucket.Message, where))))

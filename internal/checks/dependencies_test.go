@@ -193,6 +193,22 @@ func TestBLB04_BucketFailureCarries4312011(t *testing.T) {
 	settings["BLOBSTORE_BUCKET_AP_PACKAGES"] = "no-such-bucket"
 	r = dependencyRun{spec: blobSpec(0, false), settings: settings}.check(t)
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonNotFound, "4312011")
+	// A CA paasdiag was not given: the platform's pods may trust it, so no code is
+	// claimed; with the CA (--probe-ca-file) the bucket answers.
+	tlsRepo, err := bkrepo.Start(bkrepo.Options{TLS: true, Users: map[string]string{"bkpaas3": "blob-canary-pw"},
+		Projects: map[string][]string{"bkpaas": {"bkpaas3-source-packages"}},
+		Access:   map[string]map[string]bkrepo.Access{"bkpaas3": {"bkpaas": bkrepo.Read}}})
+	must0(t, err)
+	defer tlsRepo.Close()
+	r = dependencyRun{spec: blobSpec(0, false), settings: bkrepoSettings(tlsRepo, "blob-canary-pw")}.check(t)
+	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonTLSUnknownAuthority, "")
+	if !strings.Contains(r.Message, "--probe-ca-file") {
+		t.Errorf("message %q does not say how to trust the CA", r.Message)
+	}
+	r = dependencyRun{spec: blobSpec(0, false), settings: bkrepoSettings(tlsRepo, "blob-canary-pw"), deps: Dependencies{HTTPClient: trusting(t, tlsRepo.CAPEM)}}.check(t)
+	if r.Status != check.Pass {
+		t.Errorf("with the CA: %s/%s (%s)", r.Status, r.Reason, r.Message)
+	}
 	// Nothing listens: the upload fails as well.
 	repo.Close()
 	r = dependencyRun{spec: blobSpec(0, false), settings: bkrepoSettings(repo, "blob-canary-pw")}.check(t)
@@ -469,9 +485,10 @@ func TestAIR02_PushFailureIsUncoded(t *testing.T) {
 	}
 	r = dependencyRun{spec: spec, settings: map[string]string{"APP_DOCKER_REGISTRY_ADDR": reg.Host, "APP_DOCKER_PASSWORD": "wrong"}, deps: deps}.check(t)
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonTokenRefused, "")
-	// Without the registry's CA (and without skip_tls_verify) a build cannot push.
+	// Without the registry's CA paasdiag cannot tell whether the builders trust it:
+	// Unknown; with skip_tls_verify the builders do not verify, nor does the probe.
 	r = dependencyRun{spec: spec, settings: map[string]string{"APP_DOCKER_REGISTRY_ADDR": reg.Host, "APP_DOCKER_PASSWORD": "pw"}}.check(t)
-	expectVerdict(t, r, check.Fail, v1alpha1.ReasonTLSUnknownAuthority, "")
+	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonTLSUnknownAuthority, "")
 	r = dependencyRun{spec: spec, settings: map[string]string{"APP_DOCKER_REGISTRY_ADDR": reg.Host, "APP_DOCKER_PASSWORD": "pw",
 		"APP_DOCKER_REGISTRY_SKIP_TLS_VERIFY": "true"}}.check(t)
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonScopeNotGranted, "")

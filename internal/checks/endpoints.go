@@ -118,3 +118,12 @@ func firstError(findings []check.Finding, fallback string) string {
 	}
 	return fmt.Sprintf("%s (and %d more problems: see the findings)", errs[0].Message, len(errs)-1)
 }
+
+// untrustedCA is the Unknown finding of an endpoint whose certificate paasdiag cannot
+// verify: the platform's pods may trust a CA paasdiag was not given (REQUESTS_CA_BUNDLE,
+// a CA built into the image), so no code is claimed; what fails if they do not is
+// consequence.
+func untrustedCA(subject, message, consequence string) check.Finding {
+	return check.UnknownFinding(subject, v1alpha1.ReasonTLSUnknownAuthority, fmt.Sprintf(
+		"%s: if the platform's pods trust that CA, give it to the manager with --probe-ca-file; if they do not, %s", message, consequence))
+}

@@ -82,6 +82,11 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 		}
 		probed++
 		got := prober.Probe(ctx, e)
+		if got.Reason == v1alpha1.ReasonTLSUnknownAuthority {
+			res.Findings = append(res.Findings, untrustedCA(sub, got.Message, "the platform drops its services and deploys provisioning them fail (配置资源实例异常, no code)"))
+			failed++ // its services are unknown: their bindings are not judged
+			continue
+		}
 		if !got.OK() {
 			failed++
 			res.Findings = append(res.Findings,

@@ -118,6 +118,8 @@ func registryFindings(subject string, got registryprobe.Result, who string, code
 	case got.UnexpectedStatus:
 		code, msg := code4314004(got.Message)
 		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonUnexpectedStatus, code, msg))
+	case got.Reason == v1alpha1.ReasonTLSUnknownAuthority:
+		out = append(out, untrustedCA(subject, got.Message, who+" "+uncoded))
 	case got.Reason == registryprobe.ReasonInvalidReference:
 		// A host or image name that does not parse: nothing was called.
 		out = append(out, check.UnknownFinding(subject, v1alpha1.ReasonInvalidSettings, got.Message))

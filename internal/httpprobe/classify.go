@@ -30,7 +30,7 @@ func Transport(ctx context.Context, err error, call, whose string) (string, stri
 	var netErr net.Error
 	switch {
 	case errors.As(err, &unknownAuthority):
-		return v1alpha1.ReasonTLSUnknownAuthority, fmt.Sprintf("%s: %s certificate is not signed by a CA the platform trusts: %v", call, whose, unknownAuthority)
+		return v1alpha1.ReasonTLSUnknownAuthority, fmt.Sprintf("%s: %s certificate is not signed by a CA paasdiag trusts (the system's and --probe-ca-file's): %v", call, whose, unknownAuthority)
 	case errors.As(err, &hostname):
 		return v1alpha1.ReasonTLSHostnameMismatch, fmt.Sprintf("%s: %s certificate is not valid for its host name: %v", call, whose, hostname)
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:

@@ -577,3 +577,29 @@ func TestTemplateDiagnosis(t *testing.T) {
 		t.Error("settingsFromAllowed accepted an entry that names no namespace/Deployment")
 	}
 }
+
+// probeCA mounts a ConfigMap's CAs and passes them as --probe-ca-file; by default
+// nothing is mounted.
+func TestTemplateProbeCA(t *testing.T) {
+	off, err := render(t, nil, "1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy := off["Deployment/paasdiag-controller-manager"]
+	if c := container(deploy); c["volumeMounts"] != nil || get(deploy, "spec", "template", "spec", "volumes") != nil {
+		t.Errorf("volumes by default: %v", c["volumeMounts"])
+	}
+	on, err := render(t, map[string]any{"probeCA": map[string]any{"configMap": "bkrepo-ca", "key": "ca.pem"}}, "1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy = on["Deployment/paasdiag-controller-manager"]
+	c := container(deploy)
+	args := c["args"].([]any)
+	equal(t, "last arg", args[len(args)-1], "--probe-ca-file=/etc/paasdiag/probe-ca/ca.pem")
+	equal(t, "mounts", c["volumeMounts"], []any{map[string]any{"name": "probe-ca", "mountPath": "/etc/paasdiag/probe-ca", "readOnly": true}})
+	equal(t, "volumes", get(deploy, "spec", "template", "spec", "volumes"), []any{map[string]any{"name": "probe-ca", "configMap": map[string]any{"name": "bkrepo-ca"}}})
+	if _, err := render(t, map[string]any{"probeCA": map[string]any{"configMap": "Not A Name", "key": "ca.crt"}}, "1.37.2"); err == nil {
+		t.Error("an invalid ConfigMap name is accepted")
+	}
+}
