@@ -186,6 +186,25 @@ var _ = Describe("The shipped admission policy (config/admission)", Ordered, fun
 		Expect(all.Create(ctx, withClusters("three", 3))).To(Succeed(), "three clusters are not refused to whoever may read the namespace's Secrets")
 	})
 
+	It("[matrix] allows a settingsSecretRef only to an author who may get that Secret", func() {
+		ns := newNamespace()
+		ref := &v1alpha1.SecretReference{Name: "smart-settings"}
+		withSettings := func(name string) *v1alpha1.PaaSDiagnosis {
+			return &v1alpha1.PaaSDiagnosis{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.PaaSDiagnosisSpec{
+				Interval: metav1.Duration{Duration: 600e9}, Timeout: metav1.Duration{Duration: 2e9},
+				SmartRegistry: &v1alpha1.SmartRegistryCheck{PlatformSettingsSecret: v1alpha1.PlatformSettingsSecret{SettingsSecretRef: ref}},
+				BlobStore:     &v1alpha1.BlobStoreCheck{PlatformSettingsSecret: v1alpha1.PlatformSettingsSecret{SettingsSecretRef: &v1alpha1.SecretReference{Name: "blob-settings"}}}}}
+		}
+		getOne := userWith(ctx, ns, "one-settings-"+ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"smart-settings"}})
+		Eventually(func(g Gomega) {
+			err := getOne.Create(ctx, withSettings("refused"))
+			g.Expect(err).To(HaveOccurred())
+			g.Expect(err.Error()).To(ContainSubstring("you may not get every Secret of the settingsSecretRef fields (blob-settings, smart-settings) in namespace " + ns))
+		}, "30s", "500ms").Should(Succeed())
+		getBoth := userWith(ctx, ns, "both-settings-"+ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"smart-settings", "blob-settings"}})
+		Eventually(func() error { return getBoth.Create(ctx, withSettings("allowed")) }, "30s", "500ms").Should(Succeed())
+	})
+
 	It("refuses the exfiltration attempt: a Secret its author cannot read, sent to a server of theirs", func() {
 		ns := newNamespace()
 		createInputs(ns)
