@@ -23,6 +23,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
 	"github.com/paasdiag/paasdiag/internal/testsupport/ociregistry"
 	"github.com/paasdiag/paasdiag/internal/testsupport/rsvcprovider"
+	"github.com/paasdiag/paasdiag/internal/testsupport/s3server"
 )
 
 // The checks of the other infrastructure, each against a real implementation of what
@@ -209,6 +210,29 @@ func TestBLB04_BucketFailureCarries4312011(t *testing.T) {
 	if r.Status != check.Pass {
 		t.Errorf("with the CA: %s/%s (%s)", r.Status, r.Reason, r.Message)
 	}
+	// The test server's certificate lives a day: within certificateExpiryWarning (720h).
+	if len(r.Findings) != 1 || r.Findings[0].Reason != v1alpha1.ReasonCertificateExpiring || r.Findings[0].Code != "4312011" ||
+		!strings.Contains(r.Findings[0].Message, "(predicted)") {
+		t.Errorf("want one Warning predicting 4312011 for the serving certificate: %+v", r.Findings)
+	}
+	// S3 (a gateway that verifies SigV4): the platform's key with another secret.
+	t.Run("s3", func(t *testing.T) {
+		s3, err := s3server.Start(s3server.Options{AccessKey: "bkpaas3", SecretKey: "s3-canary-secret"})
+		must0(t, err)
+		defer func() { _ = s3.Close() }()
+		must0(t, s3.CreateBucket("bkpaas3-source-packages"))
+		settings := map[string]string{"BLOBSTORE_TYPE": "s3", "BLOBSTORE_S3_ENDPOINT": s3.Endpoint, "BLOBSTORE_S3_ACCESS_KEY": "bkpaas3",
+			"BLOBSTORE_S3_SECRET_KEY": "s3-canary-secret", "BLOBSTORE_S3_REGION_NAME": s3.Region}
+		r := dependencyRun{spec: blobSpec(0, false), settings: settings}.check(t)
+		expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+		settings["BLOBSTORE_S3_SECRET_KEY"] = "rotated-secret"
+		r = dependencyRun{spec: blobSpec(0, false), settings: settings}.check(t)
+		expectVerdict(t, r, check.Fail, v1alpha1.ReasonForbidden, "4312011")
+		expectNoSecretIn(t, r, "rotated-secret", "s3-canary-secret")
+		if s3.Writes() != 0 {
+			t.Errorf("%d writes to S3", s3.Writes())
+		}
+	})
 	// Nothing listens: the upload fails as well.
 	repo.Close()
 	r = dependencyRun{spec: blobSpec(0, false), settings: bkrepoSettings(repo, "blob-canary-pw")}.check(t)
