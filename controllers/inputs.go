@@ -125,7 +125,9 @@ func destinationsOf(spec *v1alpha1.PaaSDiagnosisSpec) destinations {
 		}
 	}
 	var key, workloads string
-	if db := spec.PlatformDatabase; db != nil && db.EncryptionKeySecretRef != nil && spec.DiscoverClusters {
+	// The key's decrypted values go to the hosts the rows name: the clusters' API
+	// servers (discoverClusters) and the clusters' own app image registries.
+	if db := spec.PlatformDatabase; db != nil && db.EncryptionKeySecretRef != nil && (spec.DiscoverClusters || spec.AppImageRegistries != nil) {
 		switch {
 		case db.WorkloadsDSNSecretRef != nil:
 			key, workloads = db.EncryptionKeySecretRef.Name, db.WorkloadsDSNSecretRef.Name

@@ -214,6 +214,14 @@ func settingsProvenance(spec *v1alpha1.PaaSDiagnosisSpec, planned []check.Planne
 		platformsettings.WorkloadsDatabaseSetting: "platformDatabase.workloadsDSNSecretRef",
 		platformsettings.EncryptionKeySetting:     "platformDatabase.encryptionKeySecretRef",
 	}
+	// The settings of the checks of the other infrastructure, from a block's Secret.
+	type settingsSecret struct{ setting, field string }
+	settingsSecrets := map[string][]settingsSecret{}
+	settingName := map[string]string{"blobStore": platformsettings.BlobStoreSetting, "smartRegistry": platformsettings.SmartRegistrySetting,
+		"remoteServices": platformsettings.RemoteServicesSetting, "appImageRegistries": platformsettings.AppImageRegistrySetting}
+	for block, ref := range spec.SettingsSecretRefs() {
+		settingsSecrets[ref.Name] = append(settingsSecrets[ref.Name], settingsSecret{settingName[block], block + ".settingsSecretRef"})
+	}
 	clusters := false
 	for _, c := range planned {
 		if c.Invalid != nil {
@@ -227,6 +235,11 @@ func settingsProvenance(spec *v1alpha1.PaaSDiagnosisSpec, planned []check.Planne
 					if ref != nil && ref.Name == in.Secret && ref.Key == in.Key {
 						name = n
 					}
+				}
+			}
+			if name == "" && in.Key == "" {
+				for _, ss := range settingsSecrets[in.Secret] {
+					add(ss.setting, fmt.Sprintf("Secret %s (%s)", in.Secret, ss.field))
 				}
 			}
 			if name == "" {
@@ -256,7 +269,8 @@ func settingsProvenance(spec *v1alpha1.PaaSDiagnosisSpec, planned []check.Planne
 		}
 	}
 	order := map[string]int{platformsettings.DefaultDatabaseSetting: 0, platformsettings.WorkloadsDatabaseSetting: 1,
-		platformsettings.EncryptionKeySetting: 2, "cipher": 3, "apiServerPods": 4}
+		platformsettings.EncryptionKeySetting: 2, "cipher": 3, "apiServerPods": 4, platformsettings.BlobStoreSetting: 5,
+		platformsettings.SmartRegistrySetting: 6, platformsettings.RemoteServicesSetting: 7, platformsettings.AppImageRegistrySetting: 8}
 	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Name] < order[out[j].Name] })
 	return out
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
+	"github.com/paasdiag/paasdiag/internal/checks"
 	"github.com/paasdiag/paasdiag/internal/platformsettings"
 )
 
@@ -204,5 +206,23 @@ func TestResolveSettingsForbiddenSourceStalls(t *testing.T) {
 	_, stall, err := resolveSettings(context.Background(), reader, "blueking", &v1alpha1.PaaSDiagnosisSpec{SettingsFrom: &v1alpha1.SettingsSource{Deployment: "bkpaas3-apiserver-web"}}, nil)
 	if err != nil || stall == nil || stall.reason != v1alpha1.ReasonSettingsSourceUnreadable || !strings.Contains(stall.message, `Secret "db"`) {
 		t.Fatalf("err %v, stall %+v", err, stall)
+	}
+}
+
+// A block's settingsSecretRef is named in status.settings, as settingsFrom's sources are.
+func TestProvenanceNamesSettingsSecrets(t *testing.T) {
+	ref := &v1alpha1.SecretReference{Name: "smart-settings"}
+	spec := v1alpha1.PaaSDiagnosisSpec{
+		SmartRegistry: &v1alpha1.SmartRegistryCheck{PlatformSettingsSecret: v1alpha1.PlatformSettingsSecret{SettingsSecretRef: ref}},
+		BlobStore:     &v1alpha1.BlobStoreCheck{PlatformSettingsSecret: v1alpha1.PlatformSettingsSecret{SettingsSecretRef: ref}},
+	}
+	plan := checks.Build(checks.Dependencies{})(&v1alpha1.PaaSDiagnosis{Spec: spec})
+	got := settingsProvenance(&spec, plan.Checks, nil, nil)
+	want := []v1alpha1.SettingProvenance{
+		{Name: "blobStore", Source: "Secret smart-settings (blobStore.settingsSecretRef)"},
+		{Name: "smartRegistry", Source: "Secret smart-settings (smartRegistry.settingsSecretRef)"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

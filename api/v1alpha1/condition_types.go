@@ -318,7 +318,4 @@ const (
 	// ReasonUnbindWouldFail: a Warning finding predicting 4313040: a provider that
 	// does not answer makes unbinding its services' instances fail.
 	ReasonUnbindWouldFail = "UnbindWouldFail"
-	// ReasonNotOnThisRelease: True: the platform's release line has no such thing (app
-	// image registries before 1.7).
-	ReasonNotOnThisRelease = "NotOnThisRelease"
 )

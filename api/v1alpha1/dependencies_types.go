@@ -10,7 +10,7 @@ package v1alpha1
 // platform's setting names and whose values are written as the platform's PAAS_
 // environment variables are (Dynaconf: a TOML value, or a string; a dict such as
 // BLOBSTORE_BKREPO_CONFIG as an inline table or @json). Like every Secret a diagnosis
-// uses, it must be labelled paasdiag.io/secret=true (docs/security.md).
+// uses, it must be labelled diagnosis.paasdiag.io/secret=true (docs/security.md).
 type PlatformSettingsSecret struct {
 	// SettingsSecretRef names the Secret; it wins over settingsFrom for this check.
 	// +optional
@@ -60,4 +60,29 @@ type RemoteServicesCheck struct {
 // and a token asking push on a repository under its namespace.
 type AppImageRegistriesCheck struct {
 	PlatformSettingsSecret `json:",inline"`
+}
+
+// SettingsSecretRefs are the settingsSecretRef of each check of the other
+// infrastructure that has one, by its block's name (blobStore, smartRegistry,
+// remoteServices, appImageRegistries).
+func (s *PaaSDiagnosisSpec) SettingsSecretRefs() map[string]*SecretReference {
+	out := map[string]*SecretReference{}
+	add := func(block string, p *PlatformSettingsSecret) {
+		if p != nil && p.SettingsSecretRef != nil {
+			out[block] = p.SettingsSecretRef
+		}
+	}
+	if s.BlobStore != nil {
+		add("blobStore", &s.BlobStore.PlatformSettingsSecret)
+	}
+	if s.SmartRegistry != nil {
+		add("smartRegistry", &s.SmartRegistry.PlatformSettingsSecret)
+	}
+	if s.RemoteServices != nil {
+		add("remoteServices", &s.RemoteServices.PlatformSettingsSecret)
+	}
+	if s.AppImageRegistries != nil {
+		add("appImageRegistries", &s.AppImageRegistries.PlatformSettingsSecret)
+	}
+	return out
 }

@@ -59,6 +59,10 @@ func (c *AppImageRegistries) inputs() []check.Input {
 	if c.clusterRows() && c.in.workloadsDB.ref != nil {
 		out = append(out, c.in.workloadsDSNInput()...)
 		out = append(out, c.in.keyInput()...)
+	} else if c.clusterRows() && c.in.keyRef != nil {
+		// An explicit key with the platform's own workloads database (settingsFrom):
+		// the key's Secret must be read; its annotation must allow that database.
+		out = append(out, c.in.keyInput()...)
 	}
 	return out
 }
@@ -95,7 +99,7 @@ func (c *AppImageRegistries) Check(ctx context.Context) check.Result {
 		targets, rows = append(targets, own...), note
 		res.Findings = append(res.Findings, findings...)
 	}
-	prober := registryprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
+	prober := registryprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
 	for _, t := range targets {
 		got := prober.Probe(ctx, t.registry, registryprobe.Request{Scopes: []registryprobe.Scope{
 			{Repository: t.namespace + "/" + smartTargetRepository, Actions: []string{"pull", "push"}}}})
@@ -137,6 +141,11 @@ func (c *AppImageRegistries) clusterRegistries(ctx context.Context) ([]registryT
 		return err
 	})
 	if errors.Is(err, platformdb.ErrNoAppImageRegistryTable) {
+		if c.in.release.Line == release.Line17Plus {
+			// 1.7 has the table: the user may not read it.
+			return nil, []check.Finding{check.UnknownFinding(subject, v1alpha1.ReasonAccessDenied,
+				"the workloads database user may not read cluster_clusterappimageregistry (platform 1.7+ has it): grant it (config/samples/readonly-grant-workloads.sql)")}, "clusters' own registries not read"
+		}
 		return nil, nil, "the workloads database has no per-cluster registries (platform 1.6)"
 	}
 	if err != nil {

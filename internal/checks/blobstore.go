@@ -58,9 +58,10 @@ func (c *BlobStore) inputs() []check.Input {
 	// An explicit database is declared (its Secret is read); one from settingsFrom is
 	// used when the settings give it, and its absence does not block the bucket probe.
 	if c.perEval > 0 && c.in.defaultDB.ref != nil {
-		out = append(out, c.in.defaultDSNInput()...)
+		return append(out, c.in.defaultDSNInput()...)
 	}
-	return out
+	// The release line decides how ENDPOINT is joined (1.6 drops its path).
+	return append(out, c.in.releaseInputs()...)
 }
 
 // Check implements check.Checker.
@@ -85,7 +86,7 @@ func (c *BlobStore) Check(ctx context.Context) check.Result {
 			"BLOBSTORE_BKREPO_CONFIG.ENDPOINT %s has a path, which platform 1.6 drops and 1.7 keeps; the release line is unknown (%s), so paasdiag probes as 1.7 does",
 			redactURL(cfg.Endpoint), c.in.release.Evidence)))
 	}
-	prober := blobprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
+	prober := blobprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
 	bucket := prober.Bucket(ctx, store)
 	switch bucket.Reason {
 	case "":

@@ -7,17 +7,21 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
+	"github.com/paasdiag/paasdiag/internal/platformsettings"
 	"github.com/paasdiag/paasdiag/internal/release"
 	"github.com/paasdiag/paasdiag/internal/testsupport/bkrepo"
 	"github.com/paasdiag/paasdiag/internal/testsupport/mariadb"
@@ -40,6 +44,8 @@ type dependencyRun struct {
 	secrets  check.Secrets
 	line     release.Line
 	deps     Dependencies
+	// platform is settingsFrom's settings, nil without.
+	platform *platformsettings.Platform
 }
 
 func (r dependencyRun) check(t *testing.T) check.Result {
@@ -60,7 +66,7 @@ func (r dependencyRun) check(t *testing.T) check.Result {
 	for name, data := range r.secrets {
 		secrets[name] = data
 	}
-	p.Resolve(context.Background(), check.Resolved{Secrets: secrets})
+	p.Resolve(context.Background(), check.Resolved{Secrets: secrets, Settings: r.platform})
 	if r.line != "" {
 		in.release = release.Detection{Line: r.line}
 	}
@@ -516,4 +522,31 @@ func TestAIR02_PushFailureIsUncoded(t *testing.T) {
 	r = dependencyRun{spec: spec, settings: map[string]string{"APP_DOCKER_REGISTRY_ADDR": reg.Host, "APP_DOCKER_PASSWORD": "pw",
 		"APP_DOCKER_REGISTRY_SKIP_TLS_VERIFY": "true"}}.check(t)
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonScopeNotGranted, "")
+}
+
+// An endpoint's host is dialed as the platform's pod resolves it: its hostAliases, and
+// a dotless name in the platform's namespace (not paasdiag's), while TLS and the Host
+// header keep the name the settings give.
+func TestEndpointsResolveAsThePlatformsPod(t *testing.T) {
+	repo := startBKRepo(t)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(repo.URL, "http://"))
+	must0(t, err)
+	platform := func(host string, aliases ...corev1.HostAlias) *platformsettings.Platform {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "blueking", Name: "bkpaas3-apiserver-web"},
+			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{HostAliases: aliases, Containers: []corev1.Container{{
+				Name: "apiserver", Env: []corev1.EnvVar{{Name: "PAAS_BLOBSTORE_BKREPO_CONFIG",
+					Value: fmt.Sprintf(`{ENDPOINT="http://%s:%s", PROJECT="bkpaas", USERNAME="bkpaas3", PASSWORD="blob-canary-pw"}`, host, port)}}}}}}}}
+		env, err := platformsettings.EnvOf(context.Background(), nil, d, "")
+		must0(t, err)
+		return platformsettings.NewPlatform(env, nil)
+	}
+	spec := v1alpha1.PaaSDiagnosisSpec{SettingsFrom: &v1alpha1.SettingsSource{Deployment: "bkpaas3-apiserver-web"}, BlobStore: &v1alpha1.BlobStoreCheck{}}
+	zero := int32(0)
+	spec.BlobStore.PackageObjectsPerEvaluation = &zero
+	r := dependencyRun{spec: spec, platform: platform("bkrepo", corev1.HostAlias{IP: "127.0.0.1", Hostnames: []string{"bkrepo"}})}.check(t)
+	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
+	r = dependencyRun{spec: spec, platform: platform("bkrepo-nowhere")}.check(t)
+	if r.Reason != v1alpha1.ReasonDNSError || !strings.Contains(r.Message, "bkrepo-nowhere.blueking.svc") {
+		t.Errorf("a dotless name is looked up in the platform's namespace: %s/%s (%s)", r.Status, r.Reason, r.Message)
+	}
 }

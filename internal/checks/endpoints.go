@@ -1,9 +1,12 @@
 package checks
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/paasdiag/paasdiag/api/v1alpha1"
@@ -51,6 +54,19 @@ func settingsInput(ref *v1alpha1.SecretReference, setting, what string) []check.
 	return []check.Input{{Setting: setting, What: what}}
 }
 
+// releaseInputs declare an explicit database's Secret, from which the release line is
+// read, for a check whose rules follow the line but that reads no database itself
+// (settingsFrom's databases are read whenever the settings give them).
+func (in *inputs) releaseInputs() []check.Input {
+	switch {
+	case in.workloadsDB.ref != nil:
+		return in.workloadsDSNInput()
+	case in.defaultDB.ref != nil:
+		return in.defaultDSNInput()
+	}
+	return nil
+}
+
 // dependencySettings are the platform's settings a check reads, from its block's
 // Secret or settingsFrom, or an Unknown finding saying why they cannot be read.
 func (in *inputs) dependencySettings(ref *v1alpha1.SecretReference, subject string) (*platformsettings.Settings, *check.Finding) {
@@ -81,6 +97,45 @@ func settingsUnknown(subject string, err error) check.Finding {
 		return check.UnknownFinding(subject, v1alpha1.ReasonSettingMissing, err.Error())
 	}
 	return check.UnknownFinding(subject, v1alpha1.ReasonSettingsUnresolvable, err.Error())
+}
+
+// client is the HTTP client of one check's probes: the manager's, dialing each host
+// as the platform's pod resolves it (Env.Host: its hostAliases, a dotless name in its
+// namespace under cluster DNS), not as paasdiag's pod would: a short Service name
+// would otherwise reach a Service of that name in paasdiag's namespace, with the
+// platform's credentials. Without settingsFrom (a settingsSecretRef), a dotless name
+// is looked up in the diagnosis' namespace. Only the dial changes: TLS verifies the
+// name the settings give, and the Host header is that name.
+func (c endpointCheck) client(ref *v1alpha1.SecretReference) *http.Client {
+	base := c.deps.httpClient()
+	transport, ok := base.Transport.(*http.Transport)
+	switch {
+	case base.Transport == nil:
+		transport = http.DefaultTransport.(*http.Transport)
+	case !ok:
+		return base // a test's own RoundTripper
+	}
+	resolve := func(host string) string {
+		if ref == nil && c.in.platform != nil && c.in.platform.Env != nil {
+			return c.in.platform.Env.Host(host)
+		}
+		if host == "" || host == "localhost" || net.ParseIP(host) != nil || strings.Contains(host, ".") {
+			return host
+		}
+		return host + "." + c.in.owner.Namespace + ".svc"
+	}
+	transport = transport.Clone()
+	dial := transport.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			addr = net.JoinHostPort(resolve(host), port)
+		}
+		return dial(ctx, network, addr)
+	}
+	return &http.Client{Transport: transport, CheckRedirect: base.CheckRedirect, Timeout: base.Timeout}
 }
 
 // httpClient is the client every endpoint probe uses: the manager's (its roots are

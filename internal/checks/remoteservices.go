@@ -62,7 +62,7 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 		return check.Only(settingsUnknown(subject, err))
 	}
 	var res check.Result
-	prober := rsvcprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
+	prober := rsvcprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
 	// served: service uuid -> plan uuids, as the providers that answered name them.
 	served := map[string]map[string]bool{}
 	probed, skipped, failed := 0, []string{}, 0

@@ -46,8 +46,11 @@ func (*SmartRegistry) Name() string { return "smart-registry" }
 // Condition implements check.Checker.
 func (*SmartRegistry) Condition() string { return v1alpha1.ConditionSmartRegistryAvailable }
 
+// inputs are the registry settings and, for the base images of the release line, an
+// explicit database.
 func (c *SmartRegistry) inputs() []check.Input {
-	return settingsInput(c.cfg.SettingsSecretRef, platformsettings.SmartRegistrySetting, "the platform's S-mart registry settings (SMART_DOCKER_*)")
+	return append(settingsInput(c.cfg.SettingsSecretRef, platformsettings.SmartRegistrySetting, "the platform's S-mart registry settings (SMART_DOCKER_*)"),
+		c.in.releaseInputs()...)
 }
 
 // Check implements check.Checker.
@@ -80,7 +83,7 @@ func (c *SmartRegistry) Check(ctx context.Context) check.Result {
 		name, _, _ := strings.Cut(image, ":")
 		scopes = append(scopes, registryprobe.Scope{Repository: name, Actions: []string{"pull"}})
 	}
-	prober := registryprobe.Prober{Client: c.deps.httpClient(), Now: c.deps.Now}
+	prober := registryprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
 	// moby-distribution picks https or http as the platform does (a TLS handshake).
 	got := prober.Probe(ctx, registryprobe.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password, DetectScheme: true},
 		registryprobe.Request{Scopes: scopes, Manifests: images})
