@@ -10,6 +10,7 @@ package blobprobe
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,6 +84,10 @@ type Result struct {
 	Reason, Message string
 	// ServingCertificateNotAfter is the earliest expiry of an https store's chain.
 	ServingCertificateNotAfter *time.Time
+	// Denied (with ReasonForbidden): the store accepted the platform's credentials but
+	// refuses this call for want of a permission (bkrepo's REQUEST_DENIED, S3's
+	// AccessDenied), which says nothing of the calls the platform makes.
+	Denied bool
 }
 
 // OK says whether the call succeeded.
@@ -117,6 +122,12 @@ func (p Prober) Bucket(ctx context.Context, s Store) Result {
 	case !res.OK(): // no answer
 	case ans.status/100 != 2 || (ans.env != nil && *ans.env.Code != 0):
 		res.Reason, res.Message = s.refusal(ans, call, "")
+		switch {
+		case s.Type == TypeBKRepo && ans.env != nil && *ans.env.Code == 250113:
+			res.Denied = true
+		case s.Type == TypeS3 && ans.status == http.StatusForbidden:
+			res.Denied, res.Message = p.whyForbidden(ctx, s, target, res.Message)
+		}
 	case s.Type == TypeS3:
 	case ans.env == nil:
 		res.Reason, res.Message = v1alpha1.ReasonInvalidResponse, fmt.Sprintf("%s: %d: the answer is not bkrepo's JSON (a proxy in front of bkrepo?)", call, ans.status)
@@ -315,6 +326,39 @@ type envelope struct {
 	Code    *int            `json:"code"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data"`
+}
+
+// whyForbidden tells, for a HeadBucket answered 403 (a HEAD has no body to say why), a
+// refused signature or key from a missing permission: GetBucketLocation, a GET signed
+// the same way, answers S3's error code. The signature is checked before any
+// permission, so SignatureDoesNotMatch or InvalidAccessKeyId means the credentials are
+// wrong; AccessDenied (or a success) means the key lacks s3:ListBucket, which uploads
+// do not need.
+func (p Prober) whyForbidden(ctx context.Context, s Store, bucket *url.URL, message string) (bool, string) {
+	target := *bucket
+	target.RawQuery = "location="
+	ans, res := p.call(ctx, s, http.MethodGet, &target)
+	if !res.OK() {
+		return false, message
+	}
+	var body struct {
+		Code string `xml:"Code"`
+	}
+	_ = xml.Unmarshal(ans.body, &body)
+	switch {
+	case ans.status/100 == 2 || body.Code == "AccessDenied":
+		return true, message + ": the key is accepted but may not list the bucket (GetBucketLocation: " + firstNonEmpty(body.Code, "allowed") + ")"
+	case body.Code != "":
+		return false, message + " (GetBucketLocation: " + body.Code + ")"
+	}
+	return false, message
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // call sends one request, authenticated as the platform authenticates. A Result that

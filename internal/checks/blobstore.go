@@ -94,6 +94,17 @@ func (c *BlobStore) Check(ctx context.Context) check.Result {
 		res.Findings = append(res.Findings, check.UnknownFinding(subject, bucket.Reason, bucket.Message))
 	case v1alpha1.ReasonTLSUnknownAuthority:
 		res.Findings = append(res.Findings, untrustedCA(subject, bucket.Message, "uploads fail with 4312011"))
+	case v1alpha1.ReasonForbidden, v1alpha1.ReasonTimeout:
+		if bucket.Reason == v1alpha1.ReasonTimeout || bucket.Denied {
+			// The bucket call is paasdiag's stand-in (the platform's first call is the
+			// upload itself): a permission it lacks, or a store slower than
+			// spec.timeout (blue-krill waits 30 s and retries twice), says nothing
+			// certain of uploads.
+			res.Findings = append(res.Findings, check.UnknownFinding(subject, bucket.Reason, bucket.Message+
+				": the platform never makes this call, and paasdiag does not write to find out whether uploads work"))
+			break
+		}
+		fallthrough
 	default:
 		res.Findings = append(res.Findings, check.ErrorFinding(subject, bucket.Reason, objectStoreException, errorcodes.Must(objectStoreException).Message(fmt.Sprintf(
 			"%s: S-mart imports and source package uploads to %s fail (the platform raises 4312011 in the upload view's exception handler, which answers HTTP 500; the code is in the apiserver's log); deploys of package-deployed modules fail in their build step, without a code",
@@ -132,7 +143,9 @@ func (c *BlobStore) checkPackages(ctx context.Context, prober blobprobe.Prober, 
 	defer ledger.mu.Unlock()
 	now := c.deps.now()
 	heads, pages := 0, 0
-	wrapped := false
+	// A walk that starts at the first module ends this evaluation at the last one;
+	// one that resumes may start over once.
+	wrapped := ledger.cursor == ""
 	for heads < c.perEval && pages < maxPackagePages && ctx.Err() == nil {
 		pages++
 		var rows []platformdb.SourcePackage
@@ -145,26 +158,40 @@ func (c *BlobStore) checkPackages(ctx context.Context, prober blobprobe.Prober, 
 			return append(ledger.findings(), unknownFinding("blobstore/packages", err)), "packages not checked"
 		}
 		if len(rows) == 0 {
-			if wrapped || ledger.cursor == "" {
+			// A walk from the first module to the last is complete (the cursor is reset
+			// whenever one ends, so every walk starts at the first): what it did not
+			// visit (a module deleted, or no longer deployed from a package) is
+			// forgotten, findings and all. Then it starts again, once per evaluation.
+			ledger.endWalk()
+			ledger.cursor = ""
+			if wrapped {
 				break
 			}
-			ledger.cursor, wrapped = "", true
+			wrapped = true
 			continue
 		}
 		full := false
 		for _, p := range rows {
 			seen, ok := ledger.seen[p.ModuleID]
 			if ok && seen.path == p.StoragePath && seen.size == p.Size && seen.found && now.Sub(seen.at) < packageRecheck {
+				seen.walk = ledger.walk
+				ledger.seen[p.ModuleID] = seen
 				ledger.cursor = p.ModuleID
 				continue
 			}
-			if heads >= c.perEval {
+			if heads >= c.perEval || ctx.Err() != nil {
 				// The next evaluation starts at this module.
 				full = true
 				break
 			}
 			heads++
-			ledger.record(p, prober.Object(ctx, store, p.StoragePath), now)
+			obj := prober.Object(ctx, store, p.StoragePath)
+			if ctx.Err() != nil {
+				// The evaluation's deadline, not the store's answer.
+				full = true
+				break
+			}
+			ledger.record(p, obj, now)
 			ledger.cursor = p.ModuleID
 		}
 		if full {
@@ -212,13 +239,27 @@ type packageLedger struct {
 	mu     sync.Mutex
 	store  string
 	cursor string
-	seen   map[string]seenPackage
+	// walk counts the complete walks over the modules; each entry says in which it was
+	// last visited.
+	walk int
+	seen map[string]seenPackage
+}
+
+// endWalk forgets the modules the walk now ending did not visit.
+func (pl *packageLedger) endWalk() {
+	for id, s := range pl.seen {
+		if s.walk != pl.walk {
+			delete(pl.seen, id)
+		}
+	}
+	pl.walk++
 }
 
 type seenPackage struct {
 	app, module, version, path string
 	size                       int64
 	at                         time.Time
+	walk                       int
 	found                      bool
 	// reason and message of a failed HEAD; sizeMismatch when found with another size.
 	reason, message string
@@ -249,7 +290,7 @@ func (pl *packageLedger) record(p platformdb.SourcePackage, obj blobprobe.Object
 		return
 	}
 	pl.seen[p.ModuleID] = seenPackage{app: p.App, module: p.Module, version: p.Version, path: p.StoragePath, size: p.Size, at: now,
-		found: obj.Found, reason: obj.Reason, message: obj.Message, objectSize: obj.Size}
+		walk: pl.walk, found: obj.Found, reason: obj.Reason, message: obj.Message, objectSize: obj.Size}
 }
 
 // findings are what the ledger knows is wrong: every module whose newest package was

@@ -102,7 +102,7 @@ func startBKRepo(t *testing.T) *bkrepo.Server {
 // packagePlatform is a default database with n package-deployed modules, each with one
 // package whose object is put in the bkrepo unless missing(i); it returns the DSN of
 // the read-only grant.
-func packagePlatform(t *testing.T, line mariadb.Line, n int, repo *bkrepo.Server, missing func(i int) bool) string {
+func packagePlatform(t *testing.T, line mariadb.Line, n int, repo *bkrepo.Server, missing func(i int) bool) (string, *mariadb.Platform) {
 	t.Helper()
 	name := "blob_" + strings.NewReplacer("-", "_", ".", "_").Replace(string(line)) + "_" + fmt.Sprint(time.Now().UnixNano()%1e9)
 	p, err := mariadb.NewPlatform(testDB.Get(t), name, line)
@@ -121,7 +121,7 @@ func packagePlatform(t *testing.T, line mariadb.Line, n int, repo *bkrepo.Server
 	must0(t, err)
 	dsn, err := p.ReadOnlyUser("ro_"+name[len(name)-9:], "pw")
 	must0(t, err)
-	return dsn
+	return dsn, p
 }
 
 func blobSpec(perEval int32, withDB bool) v1alpha1.PaaSDiagnosisSpec {
@@ -147,7 +147,7 @@ func expectNoSecretIn(t *testing.T, r check.Result, secrets ...string) {
 // either (the database through the read-only grant and a read-only session).
 func TestBLB02_ProbesAreReadOnly(t *testing.T) {
 	repo := startBKRepo(t)
-	dsn := packagePlatform(t, mariadb.Main, 3, repo, func(int) bool { return false })
+	dsn, _ := packagePlatform(t, mariadb.Main, 3, repo, func(int) bool { return false })
 	r := dependencyRun{spec: blobSpec(10, true), settings: bkrepoSettings(repo, "blob-canary-pw"),
 		secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}}.check(t)
 	expectVerdict(t, r, check.Pass, v1alpha1.ReasonSucceeded, "")
@@ -174,7 +174,7 @@ func TestBLB03_MissingPackageIsNotCoded(t *testing.T) {
 	repo := startBKRepo(t)
 	for _, line := range mariadb.Lines {
 		t.Run(string(line), func(t *testing.T) {
-			dsn := packagePlatform(t, line, 3, repo, func(i int) bool { return i == 1 })
+			dsn, _ := packagePlatform(t, line, 3, repo, func(i int) bool { return i == 1 })
 			r := dependencyRun{spec: blobSpec(10, true), settings: bkrepoSettings(repo, "blob-canary-pw"),
 				secrets: check.Secrets{"db": {"dsn": []byte(dsn)}}}.check(t)
 			expectVerdict(t, r, check.Fail, v1alpha1.ReasonPackageObjectMissing, "")
@@ -249,7 +249,7 @@ func TestBLB04_BucketFailureCarries4312011(t *testing.T) {
 // last one stopped; objects seen with their recorded size are not asked again.
 func TestBLB05_PackageHeadsAreBounded(t *testing.T) {
 	repo := startBKRepo(t)
-	dsn := packagePlatform(t, mariadb.Main, 7, repo, func(i int) bool { return i == 5 })
+	dsn, platform := packagePlatform(t, mariadb.Main, 7, repo, func(i int) bool { return i == 5 })
 	ledger := NewPackageLedger()
 	pools := platformdb.NewPools()
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -283,6 +283,12 @@ func TestBLB05_PackageHeadsAreBounded(t *testing.T) {
 	// evaluations (whichever reaches it), and kept from then on.
 	if verdicts[2] != check.Fail || verdicts[3] != check.Fail {
 		t.Errorf("verdicts %v: the missing object is found by the third evaluation and kept", verdicts)
+	}
+	// The module is deleted (ModuleCleaner): the finding goes with it, once the walk
+	// has passed.
+	must0(t, platform.Server.Exec(platform.Database, "DELETE m FROM modules_module m JOIN applications_application a ON a.id = m.application_id WHERE a.code = 'app05'"))
+	if r := run(); r.Status != check.Pass {
+		t.Errorf("after the module's deletion: %s/%s (%s)", r.Status, r.Reason, r.Message)
 	}
 	// A day later every object is asked again, still 3 at a time.
 	now = now.Add(25 * time.Hour)

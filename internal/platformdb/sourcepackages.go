@@ -76,13 +76,19 @@ func ReadLatestSourcePackages(ctx context.Context, tx *sql.Tx, afterModuleID str
 	if err := requireColumns(cols, sourcePackageColumns); err != nil {
 		return nil, err
 	}
+	// The newest non-deleted package of any engine: a module whose newest is an image
+	// (S-mart with images) deploys that, without the blob store, and is left out; an
+	// older blob package of it is not what its next deploy reads.
 	rows, err := tx.QueryContext(ctx, `SELECT m.id, m.name, COALESCE(a.code, ''),
 		(SELECT p.id FROM sourcectl_sourcepackage p
-		 WHERE p.module_id = m.id AND p.is_deleted = 0 AND p.storage_engine <> 'docker'
-		 ORDER BY p.created DESC, p.id DESC LIMIT 1) AS package_id
+		 WHERE p.module_id = m.id AND p.is_deleted = 0
+		 ORDER BY p.created DESC, p.id DESC LIMIT 1) AS package_id,
+		(SELECT p.storage_engine FROM sourcectl_sourcepackage p
+		 WHERE p.module_id = m.id AND p.is_deleted = 0
+		 ORDER BY p.created DESC, p.id DESC LIMIT 1) AS engine
 		FROM modules_module m LEFT JOIN applications_application a ON a.id = m.application_id
 		WHERE m.source_origin IN (2, 3, 7) AND m.id > ?
-		HAVING package_id IS NOT NULL
+		HAVING package_id IS NOT NULL AND engine <> 'docker'
 		ORDER BY m.id LIMIT ?`, afterModuleID, limit)
 	if err != nil {
 		return nil, err
@@ -93,7 +99,8 @@ func ReadLatestSourcePackages(ctx context.Context, tx *sql.Tx, afterModuleID str
 	for rows.Next() {
 		var p SourcePackage
 		var id int64
-		if err := rows.Scan(&p.ModuleID, &p.Module, &p.App, &id); err != nil {
+		var engine string
+		if err := rows.Scan(&p.ModuleID, &p.Module, &p.App, &id, &engine); err != nil {
 			return nil, err
 		}
 		out = append(out, p)

@@ -465,10 +465,22 @@ func (rn *run) chooseScheme(ep endpoint) (string, bool) {
 	cfg := rn.tlsConfig()
 	cfg.ServerName = ep.hostname
 	cfg.InsecureSkipVerify = false
-	d := tls.Dialer{NetDialer: &net.Dialer{}, Config: cfg}
-	conn, err := d.DialContext(rn.ctx, "tcp", addr)
+	// Dialed as the client's transport dials: the caller's resolution of the host
+	// (the platform pod's hostAliases and namespace) applies to the handshake too.
+	dial := (&net.Dialer{}).DialContext
+	if t, ok := rn.verified.Transport.(*http.Transport); ok && t.DialContext != nil {
+		dial = t.DialContext
+	}
+	var conn *tls.Conn
+	raw, err := dial(rn.ctx, "tcp", addr)
 	if err == nil {
-		state := conn.(*tls.Conn).ConnectionState()
+		conn = tls.Client(raw, cfg)
+		if err = conn.HandshakeContext(rn.ctx); err != nil {
+			_ = raw.Close()
+		}
+	}
+	if err == nil {
+		state := conn.ConnectionState()
 		res.ServingCertificateNotAfter = clusterprobe.ChainNotAfter(&state)
 		_ = conn.Close()
 		res.Scheme, res.TLSVerified = "https", true
