@@ -13,7 +13,7 @@ GRANT SELECT (uuid, plan_id, is_allocated, allocation_type, binding_policy, tena
 -- and to check deactivated plans still bound.
 GRANT SELECT (engine_app_id, plan_id, service_instance_id) ON bk_paas_ng.servicehub_serviceengineappattachment TO 'paasdiag'@'%';
 GRANT SELECT (engine_app_id, application_id, module_id, environment) ON bk_paas_ng.applications_applicationenvironment TO 'paasdiag'@'%';
-GRANT SELECT (id, code, region) ON bk_paas_ng.applications_application TO 'paasdiag'@'%';
+GRANT SELECT (id, code) ON bk_paas_ng.applications_application TO 'paasdiag'@'%';
 GRANT SELECT (id, name, application_id, source_origin) ON bk_paas_ng.modules_module TO 'paasdiag'@'%';
 -- The newest source package of each package-deployed module, for blobStore: its object key
 -- and recorded size, to ask the blob store whether the object is still there.

@@ -79,27 +79,36 @@ func (c *AppImageRegistries) Check(ctx context.Context) check.Result {
 	const subject = "app-image-registry"
 	var res check.Result
 	var targets []registryTarget
-	if c.settings {
+	rows := "clusters' own registries not read (no workloads database)"
+	defaultUsed := true
+	if c.clusterRows() && (!c.in.workloadsDB.read || c.in.key == "") {
+		rows = "clusters' own registries not read (settingsFrom gives no workloads database or key)"
+	} else if c.clusterRows() {
+		var own []registryTarget
+		var findings []check.Finding
+		own, findings, rows, defaultUsed = c.clusterRegistries(ctx)
+		targets = append(targets, own...)
+		res.Findings = append(res.Findings, findings...)
+	}
+	switch {
+	case !c.settings:
+	case !defaultUsed:
+		rows += "; the default registry (APP_DOCKER_*) serves no cluster and is not checked"
+	default:
 		settings, unknown := c.in.dependencySettings(c.cfg.SettingsSecretRef, subject+"/default")
 		if unknown != nil {
 			res.Findings = append(res.Findings, *unknown)
 		} else if reg, err := settings.AppImageRegistry(); err != nil {
 			res.Findings = append(res.Findings, settingsUnknown(subject+"/default", err))
 		} else {
-			targets = append(targets, registryTarget{subject: subject + "/default", who: "a build of an app on a cluster without its own registry",
-				registry:  registryprobe.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password, SkipTLSVerify: reg.SkipTLSVerify},
-				namespace: reg.Namespace})
+			targets = append([]registryTarget{{subject: subject + "/default", who: "a build of an app on a cluster without its own registry",
+				registry:  registryprobe.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password, SkipTLSVerify: reg.SkipTLSVerify, HTTPFallback: true},
+				namespace: reg.Namespace}}, targets...)
 		}
 	}
-	rows := "clusters' own registries not read (no workloads database)"
-	if c.clusterRows() && (!c.in.workloadsDB.read || c.in.key == "") {
-		rows = "clusters' own registries not read (settingsFrom gives no workloads database or key)"
-	} else if c.clusterRows() {
-		own, findings, note := c.clusterRegistries(ctx)
-		targets, rows = append(targets, own...), note
-		res.Findings = append(res.Findings, findings...)
-	}
-	prober := registryprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
+	client := c.client(c.cfg.SettingsSecretRef)
+	defer client.CloseIdleConnections()
+	prober := registryprobe.Prober{Client: client, Now: c.deps.Now}
 	for _, t := range targets {
 		got := prober.Probe(ctx, t.registry, registryprobe.Request{Scopes: []registryprobe.Scope{
 			{Repository: t.namespace + "/" + smartTargetRepository, Actions: []string{"pull", "push"}}}})
@@ -120,39 +129,42 @@ func (c *AppImageRegistries) Check(ctx context.Context) check.Result {
 }
 
 // clusterRegistries reads each cluster's own registry (1.7 and later) and decrypts its
-// password with the platform's key.
-func (c *AppImageRegistries) clusterRegistries(ctx context.Context) ([]registryTarget, []check.Finding, string) {
+// password with the platform's key; defaultUsed is false when every cluster has one,
+// so that no build pushes to the settings' registry.
+func (c *AppImageRegistries) clusterRegistries(ctx context.Context) (targets []registryTarget, findings []check.Finding, note string, defaultUsed bool) {
 	const subject = "app-image-registry"
 	if c.in.release.Line == release.Line16 {
-		return nil, nil, "platform 1.6 has no per-cluster registries"
+		return nil, nil, "platform 1.6 has no per-cluster registries", true
 	}
 	decrypter, err := bkcrypt.New(c.in.key)
 	if err != nil {
-		return nil, []check.Finding{check.UnknownFinding(subject, v1alpha1.ReasonDecryptionFailed, "the encryption key cannot be used: "+err.Error())}, "clusters' own registries not read"
+		return nil, []check.Finding{check.UnknownFinding(subject, v1alpha1.ReasonDecryptionFailed, "the encryption key cannot be used: "+err.Error())}, "clusters' own registries not read", true
 	}
 	db, err := c.in.open(c.in.workloadsDB)
 	if err != nil {
-		return nil, []check.Finding{unknownFinding(subject, err)}, "clusters' own registries not read"
+		return nil, []check.Finding{unknownFinding(subject, err)}, "clusters' own registries not read", true
 	}
 	var rows []platformdb.AppImageRegistry
+	var withoutOwn []string
 	err = db.ReadOnly(ctx, func(tx *sql.Tx) error {
 		var err error
-		rows, err = platformdb.ReadAppImageRegistries(ctx, tx)
+		if rows, err = platformdb.ReadAppImageRegistries(ctx, tx); err != nil {
+			return err
+		}
+		withoutOwn, err = platformdb.ClustersWithoutAppImageRegistry(ctx, tx)
 		return err
 	})
 	if errors.Is(err, platformdb.ErrNoAppImageRegistryTable) {
 		if c.in.release.Line == release.Line17Plus {
 			// 1.7 has the table: the user may not read it.
 			return nil, []check.Finding{check.UnknownFinding(subject, v1alpha1.ReasonAccessDenied,
-				"the workloads database user may not read cluster_clusterappimageregistry (platform 1.7+ has it): grant it (config/samples/readonly-grant-workloads.sql)")}, "clusters' own registries not read"
+				"the workloads database user may not read cluster_clusterappimageregistry (platform 1.7+ has it): grant it (config/samples/readonly-grant-workloads.sql)")}, "clusters' own registries not read", true
 		}
-		return nil, nil, "the workloads database has no per-cluster registries (platform 1.6)"
+		return nil, nil, "the workloads database has no per-cluster registries (platform 1.6)", true
 	}
 	if err != nil {
-		return nil, []check.Finding{unknownFinding(subject, err)}, "clusters' own registries not read"
+		return nil, []check.Finding{unknownFinding(subject, err)}, "clusters' own registries not read", true
 	}
-	var out []registryTarget
-	var findings []check.Finding
 	for _, row := range rows {
 		sub := subject + "/" + row.ClusterName
 		password, err := decrypter.Decrypt(row.Password)
@@ -161,9 +173,9 @@ func (c *AppImageRegistries) clusterRegistries(ctx context.Context) ([]registryT
 				"the password of cluster %s's app image registry does not decrypt with the platform's key: %v", row.ClusterName, err)))
 			continue
 		}
-		out = append(out, registryTarget{subject: sub, who: "a build of an app on cluster " + row.ClusterName,
-			registry:  registryprobe.Registry{Host: row.Host, Username: row.Username, Password: password, SkipTLSVerify: row.SkipTLSVerify},
+		targets = append(targets, registryTarget{subject: sub, who: "a build of an app on cluster " + row.ClusterName,
+			registry:  registryprobe.Registry{Host: row.Host, Username: row.Username, Password: password, SkipTLSVerify: row.SkipTLSVerify, HTTPFallback: true},
 			namespace: row.Namespace})
 	}
-	return out, findings, fmt.Sprintf("%d clusters have their own registry", len(rows))
+	return targets, findings, fmt.Sprintf("%d clusters have their own registry", len(rows)), len(withoutOwn) > 0
 }

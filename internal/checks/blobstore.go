@@ -16,6 +16,7 @@ import (
 	"github.com/paasdiag/paasdiag/internal/blobprobe"
 	"github.com/paasdiag/paasdiag/internal/check"
 	"github.com/paasdiag/paasdiag/internal/errorcodes"
+	"github.com/paasdiag/paasdiag/internal/httpprobe"
 	"github.com/paasdiag/paasdiag/internal/platformdb"
 	"github.com/paasdiag/paasdiag/internal/platformsettings"
 	"github.com/paasdiag/paasdiag/internal/release"
@@ -86,7 +87,9 @@ func (c *BlobStore) Check(ctx context.Context) check.Result {
 			"BLOBSTORE_BKREPO_CONFIG.ENDPOINT %s has a path, which platform 1.6 drops and 1.7 keeps; the release line is unknown (%s), so paasdiag probes as 1.7 does",
 			redactURL(cfg.Endpoint), c.in.release.Evidence)))
 	}
-	prober := blobprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
+	client := c.client(c.cfg.SettingsSecretRef)
+	defer client.CloseIdleConnections()
+	prober := blobprobe.Prober{Client: client, Now: c.deps.Now}
 	bucket := prober.Bucket(ctx, store)
 	switch bucket.Reason {
 	case "":
@@ -322,12 +325,11 @@ func endpointHasPath(endpoint string) bool {
 	return err == nil && strings.Trim(u.Path, "/") != ""
 }
 
-// redactURL drops any user information from a URL, for messages.
+// redactURL drops a URL's user information and query, for messages.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if err != nil {
+		return "(an address that does not parse)"
 	}
-	u.User = nil
-	return u.String()
+	return httpprobe.Redact(u)
 }

@@ -436,7 +436,10 @@ func TestRSV03_ProviderFailureIsUncodedAndPredicts4313040(t *testing.T) {
 // of the unprovisioned bindings; the all-zero legacy plan is never looked up.
 func TestRSV04_BoundPlansMustBeServed(t *testing.T) {
 	provider := startProvider(t, "provider-key")
-	settings := map[string]string{"ONE_SIMPLE_JWT_AUTH_KEY": "provider-key", "RSVC_BUNDLE_MYSQL_ENDPOINT_URL": provider.Endpoint()}
+	// The OTel bundle is not ready unless RSVC_BUNDLE_OTEL_ENABLED: the platform skips
+	// it, and so must the bindings to its services.
+	settings := map[string]string{"ONE_SIMPLE_JWT_AUTH_KEY": "provider-key", "RSVC_BUNDLE_MYSQL_ENDPOINT_URL": provider.Endpoint(),
+		"RSVC_BUNDLE_OTEL_ENDPOINT_URL": "http://otel.invalid/"}
 	for _, line := range mariadb.Lines {
 		t.Run(string(line), func(t *testing.T) {
 			name := "rsv_" + strings.NewReplacer("-", "_", ".", "_").Replace(string(line)) + "_" + fmt.Sprint(time.Now().UnixNano()%1e9)
@@ -449,6 +452,9 @@ func TestRSV04_BoundPlansMustBeServed(t *testing.T) {
 			}
 			bind("served", mysqlPlanA)
 			bind("legacy", "00000000-0000-0000-0000-000000000000")
+			otelEnv, err := p.Environment("traced", "default", "prod")
+			must0(t, err)
+			must0(t, p.RemoteAttach(otelEnv, "0fe1a000-0000-4000-8000-000000000001", "0fe1a000-0000-4000-8000-000000000002"))
 			dsn, err := p.ReadOnlyUser("ro_"+name[len(name)-9:], "pw")
 			must0(t, err)
 			run := func() check.Result {
@@ -484,6 +490,9 @@ func TestAIR01_RegistriesPerLine(t *testing.T) {
 				id, err := w.Cluster("tenant-cluster", []string{"https://10.0.0.1:6443"}, mariadb.StoredCredentials{})
 				must0(t, err)
 				must0(t, w.AppImageRegistry(id, reg.Host, "tenant-a", "tenant", mariadb.FernetEncrypter(testKey)("tenant-canary-pw"), false))
+				// A cluster without its own: its builds push to the settings' registry.
+				_, err = w.Cluster("default-main", []string{"https://10.0.0.2:6443"}, mariadb.StoredCredentials{})
+				must0(t, err)
 			}
 			dsn, err := w.ReadOnlyUser("ro_"+name[len(name)-9:], "pw")
 			must0(t, err)
@@ -527,6 +536,11 @@ func TestAIR02_PushFailureIsUncoded(t *testing.T) {
 	expectVerdict(t, r, check.Unknown, v1alpha1.ReasonTLSUnknownAuthority, "")
 	r = dependencyRun{spec: spec, settings: map[string]string{"APP_DOCKER_REGISTRY_ADDR": reg.Host, "APP_DOCKER_PASSWORD": "pw",
 		"APP_DOCKER_REGISTRY_SKIP_TLS_VERIFY": "true"}}.check(t)
+	expectVerdict(t, r, check.Fail, v1alpha1.ReasonScopeNotGranted, "")
+	// A plain-http registry on a loopback (or RFC 1918) address: the builders'
+	// go-containerregistry falls back to http there, and so does the probe.
+	plain := startRegistry(t, map[string]ociregistry.User{"bkpaas": {Password: "pw", Pull: []string{"bkpaas/docker/*/*"}}})
+	r = dependencyRun{spec: spec, settings: map[string]string{"APP_DOCKER_REGISTRY_ADDR": plain.Host, "APP_DOCKER_PASSWORD": "pw"}}.check(t)
 	expectVerdict(t, r, check.Fail, v1alpha1.ReasonScopeNotGranted, "")
 }
 

@@ -62,7 +62,9 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 		return check.Only(settingsUnknown(subject, err))
 	}
 	var res check.Result
-	prober := rsvcprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
+	client := c.client(c.cfg.SettingsSecretRef)
+	defer client.CloseIdleConnections()
+	prober := rsvcprobe.Prober{Client: client, Now: c.deps.Now}
 	// served: service uuid -> plan uuids, as the providers that answered name them.
 	served := map[string]map[string]bool{}
 	probed, skipped, failed := 0, []string{}, 0
@@ -72,6 +74,7 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 		case e.Invalid != "":
 			res.Findings = append(res.Findings, check.WarningFinding(sub, v1alpha1.ReasonInvalidSettings, "", fmt.Sprintf(
 				"remote service entry %s (%s) is refused by the platform (RemoteSvcConfig.from_json): %s; its services are not offered", e.Name, e.Source, e.Invalid)))
+			skipped = append(skipped, e.Name+" (refused by the platform)")
 			continue
 		case e.Extra && c.in.release.Line == release.Line16:
 			skipped = append(skipped, e.Name+" (RSVC_BUNDLE_EXTRA_SERVICES, read from 1.7 on)")
@@ -89,12 +92,16 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 		}
 		if !got.OK() {
 			failed++
-			res.Findings = append(res.Findings,
-				check.ErrorFinding(sub, got.Reason, "", fmt.Sprintf(
-					"provider %s: %s: the platform drops its services; a deploy that provisions one fails in step 配置资源实例 (the deploy log shows 配置资源实例异常: unable to provision instance for services<NAME>, no error code)",
-					e.Name, got.Message)),
-				check.WarningFinding(sub, v1alpha1.ReasonUnbindWouldFail, cannotDestroyService, errorcodes.Must(cannotDestroyService).Predicted(fmt.Sprintf(
-					"unbinding an instance of provider %s's services fails while it does not answer", e.Name))))
+			res.Findings = append(res.Findings, check.ErrorFinding(sub, got.Reason, "", fmt.Sprintf(
+				"provider %s: %s: the platform drops its services; a deploy that provisions one fails in step 配置资源实例 (the deploy log shows 配置资源实例异常: unable to provision instance for services<NAME>, no error code)",
+				e.Name, got.Message)))
+			if got.Reason != rsvcprobe.ReasonInvalidResponse {
+				// It does not answer, or refuses the platform's token: its DELETE of an
+				// instance fails the same way. (A services/ answer the platform cannot
+				// read says nothing of its DELETE.)
+				res.Findings = append(res.Findings, check.WarningFinding(sub, v1alpha1.ReasonUnbindWouldFail, cannotDestroyService, errorcodes.Must(cannotDestroyService).Predicted(fmt.Sprintf(
+					"unbinding an instance of provider %s's services fails while it does not answer the platform", e.Name))))
+			}
 			continue
 		}
 		for _, s := range got.Services {
@@ -104,13 +111,16 @@ func (c *RemoteServices) Check(ctx context.Context) check.Result {
 			}
 			served[s.UUID] = plans
 		}
-		res.Findings = append(res.Findings, c.expiring(sub, e.EndpointURL, got.ServingCertificateNotAfter, "",
+		res.Findings = append(res.Findings, c.expiring(sub, redactURL(e.EndpointURL), got.ServingCertificateNotAfter, "",
 			"the platform drops the provider's services then; deploys provisioning them fail (配置资源实例异常, no code)")...)
 	}
 	bindings := "bound plans not checked (no default database)"
 	if c.in.defaultDB.read && probed > 0 {
 		var findings []check.Finding
-		findings, bindings = c.checkBindings(ctx, served, failed > 0)
+		// The services of a provider not probed (not ready, refused, failing) are
+		// unknown: a binding no probed provider serves may be one of theirs, and a
+		// not-ready provider's are skipped by the platform, not failed.
+		findings, bindings = c.checkBindings(ctx, served, failed > 0 || len(skipped) > 0)
 		res.Findings = append(res.Findings, findings...)
 	}
 	if len(endpoints) == 0 {

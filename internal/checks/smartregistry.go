@@ -65,7 +65,7 @@ func (c *SmartRegistry) Check(ctx context.Context) check.Result {
 		return check.Only(settingsUnknown(subject, err))
 	}
 	var res check.Result
-	var images []string
+	var images []platformsettings.BaseImage
 	switch c.in.release.Line {
 	case release.Line16:
 		images, err = reg.BaseImages("1.6")
@@ -79,15 +79,26 @@ func (c *SmartRegistry) Check(ctx context.Context) check.Result {
 		res.Findings = append(res.Findings, settingsUnknown(subject, err))
 	}
 	scopes := []registryprobe.Scope{{Repository: reg.Namespace + "/" + smartTargetRepository, Actions: []string{"pull", "push"}}}
+	var manifests []string
 	for _, image := range images {
-		name, _, _ := strings.Cut(image, ":")
-		scopes = append(scopes, registryprobe.Scope{Repository: name, Actions: []string{"pull"}})
+		for _, ref := range []string{image.Ref, image.Alternative} {
+			if ref != "" {
+				name, _, _ := strings.Cut(ref, ":")
+				scopes = append(scopes, registryprobe.Scope{Repository: name, Actions: []string{"pull"}})
+				manifests = append(manifests, ref)
+			}
+		}
 	}
-	prober := registryprobe.Prober{Client: c.client(c.cfg.SettingsSecretRef), Now: c.deps.Now}
+	client := c.client(c.cfg.SettingsSecretRef)
+	defer client.CloseIdleConnections()
+	prober := registryprobe.Prober{Client: client, Now: c.deps.Now}
 	// moby-distribution picks https or http as the platform does (a TLS handshake).
 	got := prober.Probe(ctx, registryprobe.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password, DetectScheme: true},
-		registryprobe.Request{Scopes: scopes, Manifests: images})
+		registryprobe.Request{Scopes: scopes, Manifests: manifests})
+	missing := got.MissingManifests
+	got.MissingManifests = nil
 	res.Findings = append(res.Findings, registryFindings(subject, got, "an S-mart import", true)...)
+	res.Findings = append(res.Findings, missingBaseImages(subject, images, missing)...)
 	res.Findings = append(res.Findings, c.expiring(subject, reg.Host, got.ServingCertificateNotAfter, "",
 		"the platform's client then falls back to https without verification (moby-distribution), so imports go on; renew it")...)
 	res.Conclude(check.Verdict{
@@ -138,9 +149,34 @@ func registryFindings(subject string, got registryprobe.Result, who string, code
 			"the token server does not grant %s (granted scopes are all a read-only probe can see of write permission): %s %s when it pushes",
 			strings.Join(missing, ", "), who, uncoded)))
 	}
-	for _, m := range got.MissingManifests {
-		out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonManifestNotFound, "", fmt.Sprintf(
-			"base image %s is not in the registry (push it with the platform's push_smart_image command): %s %s", m, who, uncoded)))
+	return out
+}
+
+// missingBaseImages are the base images the registry does not hold, either name of
+// each (1.7 and main differ for some): an import that starts from one fails with an
+// HTTP 500 and no code. The default images fail every import of their kind (Error);
+// another SMART_CNB_IMAGE_CONF id only the packages that choose it (Warning).
+func missingBaseImages(subject string, images []platformsettings.BaseImage, missing []string) []check.Finding {
+	gone := map[string]bool{}
+	for _, m := range missing {
+		gone[m] = true
+	}
+	var out []check.Finding
+	for _, b := range images {
+		if !gone[b.Ref] || (b.Alternative != "" && !gone[b.Alternative]) {
+			continue
+		}
+		name := b.Ref
+		if b.Alternative != "" {
+			name += " (on main: " + b.Alternative + ")"
+		}
+		if b.Default {
+			out = append(out, check.ErrorFinding(subject, v1alpha1.ReasonManifestNotFound, "", fmt.Sprintf(
+				"base image %s is not in the registry (push it with the platform's push_smart_image command): an S-mart import from it fails with an HTTP 500, without an error code", name)))
+			continue
+		}
+		out = append(out, check.WarningFinding(subject, v1alpha1.ReasonManifestNotFound, "", fmt.Sprintf(
+			"base image %s (SMART_CNB_IMAGE_CONF id %s) is not in the registry: an S-mart import of a package that chooses it fails with an HTTP 500, without an error code", name, b.ID)))
 	}
 	return out
 }

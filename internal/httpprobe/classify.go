@@ -70,3 +70,11 @@ func Status(status int, call string) (string, string) {
 	}
 	return v1alpha1.ReasonServerError, head
 }
+
+// Redact is a URL for messages: without user information and query, which may carry
+// credentials.
+func Redact(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.ForceQuery, c.Fragment = nil, "", false, ""
+	return c.String()
+}

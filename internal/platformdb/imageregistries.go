@@ -71,3 +71,24 @@ func ReadAppImageRegistries(ctx context.Context, tx *sql.Tx) ([]AppImageRegistry
 	}
 	return out, rows.Err()
 }
+
+// ClustersWithoutAppImageRegistry names the clusters (1.7+) without a registry of their
+// own: their apps' builds push to the settings' registry. Call it after
+// ReadAppImageRegistries found the table.
+func ClustersWithoutAppImageRegistry(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.name FROM cluster_cluster c
+		LEFT JOIN cluster_clusterappimageregistry r ON r.cluster_id = c.uuid WHERE r.cluster_id IS NULL ORDER BY c.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}

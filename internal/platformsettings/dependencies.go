@@ -126,13 +126,28 @@ func (s *Settings) SmartRegistry() (*SmartRegistry, error) {
 	return reg, r.err
 }
 
-// BaseImages are the images an S-mart import builds on, "name:tag", on a release line
+// BaseImage is an image S-mart imports build on.
+type BaseImage struct {
+	// Ref is "name:tag" as the platform's release line names it.
+	Ref string
+	// Alternative is the other line's name where 1.7 and main differ (main prefixes a
+	// SMART_CNB_IMAGE_CONF name with the namespace, 1.7 does not, and the line tells
+	// only 1.6 from 1.7+): either may be the one the platform uses.
+	Alternative string
+	// Default: every import of its kind uses it (the slug base, the default CNB image);
+	// otherwise only a package that chooses its id (SMART_CNB_IMAGE_CONF) does.
+	Default bool
+	// ID is the SMART_CNB_IMAGE_CONF id, empty for the others.
+	ID string
+}
+
+// BaseImages are the images an S-mart import builds on, on a release line
 // (settings/__init__.py): 1.6 {ns}/slug-pilot:<APP_IMAGE tag>-smart and
 // {ns}/run-heroku-bionic:<HEROKU_RUNNER_IMAGE tag>-smart; 1.7 and later
 // {ns}/slug-app:<APP_IMAGE tag> and every SMART_CNB_IMAGE_CONF image (default
-// {ns}/run-heroku-bionic:v1.0.4), on main each name forced under {ns}/. A tag that
-// cannot be read (empty) is latest, as parse_image(...).tag or 'latest'.
-func (reg *SmartRegistry) BaseImages(line string) ([]string, error) {
+// {ns}/run-heroku-bionic:v1.0.4). A tag that cannot be read (empty) is latest, as
+// parse_image(...).tag or 'latest'.
+func (reg *SmartRegistry) BaseImages(line string) ([]BaseImage, error) {
 	r := settingReader{s: reg.s}
 	tagOf := func(setting string) string {
 		if t := imageTag(r.str(setting, "")); t != "" {
@@ -142,12 +157,12 @@ func (reg *SmartRegistry) BaseImages(line string) ([]string, error) {
 	}
 	ns := reg.Namespace
 	if line == "1.6" {
-		return []string{
-			ns + "/slug-pilot:" + tagOf("APP_IMAGE") + "-smart",
-			ns + "/run-heroku-bionic:" + tagOf("HEROKU_RUNNER_IMAGE") + "-smart",
+		return []BaseImage{
+			{Ref: ns + "/slug-pilot:" + tagOf("APP_IMAGE") + "-smart", Default: true},
+			{Ref: ns + "/run-heroku-bionic:" + tagOf("HEROKU_RUNNER_IMAGE") + "-smart", Default: true},
 		}, r.err
 	}
-	images := []string{ns + "/slug-app:" + tagOf("APP_IMAGE")}
+	images := []BaseImage{{Ref: ns + "/slug-app:" + tagOf("APP_IMAGE"), Default: true}}
 	conf := map[string]any{}
 	if st := reg.s.Get("SMART_CNB_IMAGE_CONF"); st != nil {
 		if err := reproducible(st, "SMART_CNB_IMAGE_CONF"); err != nil {
@@ -160,7 +175,7 @@ func (reg *SmartRegistry) BaseImages(line string) ([]string, error) {
 		conf = m
 	}
 	if _, ok := conf["default"]; !ok {
-		images = append(images, ns+"/run-heroku-bionic:v1.0.4")
+		images = append(images, BaseImage{Ref: ns + "/run-heroku-bionic:v1.0.4", Default: true, ID: "default"})
 	}
 	ids := make([]string, 0, len(conf))
 	for id := range conf {
@@ -170,10 +185,11 @@ func (reg *SmartRegistry) BaseImages(line string) ([]string, error) {
 	for _, id := range ids {
 		image, _ := conf[id].(map[string]any)
 		name, tag := PyStr(image["name"]), PyStr(image["tag"])
-		if line == "main" && !strings.HasPrefix(name, ns+"/") {
-			name = ns + "/" + name
+		b := BaseImage{Ref: name + ":" + tag, Default: id == "default", ID: id}
+		if !strings.HasPrefix(name, ns+"/") {
+			b.Alternative = ns + "/" + name + ":" + tag
 		}
-		images = append(images, name+":"+tag)
+		images = append(images, b)
 	}
 	return images, r.err
 }

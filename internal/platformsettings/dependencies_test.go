@@ -89,7 +89,10 @@ func TestSMR01_SmartBaseImages(t *testing.T) {
 			want: []string{"bkpaas/docker/slug-app:v1.7.0", "bkpaas/docker/run-heroku-bionic:v1.0.4"}},
 		{name: "1.7+ SMART_CNB_IMAGE_CONF replaces the default", line: "1.7+", data: map[string]string{
 			"SMART_CNB_IMAGE_CONF": `{default={name="bkpaas/docker/run-jammy", tag="v2"}, extra={name="bkpaas/docker/run-noble", tag="v3"}}`},
-			want: []string{"bkpaas/docker/slug-app:latest", "bkpaas/docker/run-jammy:v2", "bkpaas/docker/run-noble:v3"}},
+			want: []string{"bkpaas/docker/slug-app:latest", "bkpaas/docker/run-jammy:v2", "bkpaas/docker/run-noble:v3 (extra)"}},
+		{name: "1.7 and main name an unprefixed CNB image differently", line: "1.7+", data: map[string]string{
+			"SMART_CNB_IMAGE_CONF": `{jammy={name="run-jammy", tag="v2"}}`},
+			want: []string{"bkpaas/docker/slug-app:latest", "bkpaas/docker/run-heroku-bionic:v1.0.4", "run-jammy:v2|bkpaas/docker/run-jammy:v2 (jammy)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,9 +100,20 @@ func TestSMR01_SmartBaseImages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := reg.BaseImages(tt.line)
+			images, err := reg.BaseImages(tt.line)
 			if err != nil {
 				t.Fatal(err)
+			}
+			var got []string
+			for _, b := range images {
+				ref := b.Ref
+				if b.Alternative != "" {
+					ref += "|" + b.Alternative
+				}
+				if !b.Default {
+					ref += " (" + b.ID + ")"
+				}
+				got = append(got, ref)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)

@@ -122,6 +122,11 @@ type Registry struct {
 	// regex drops it. False: https only (verified unless SkipTLSVerify), unless Host
 	// starts with http://.
 	DetectScheme bool
+	// HTTPFallback is go-containerregistry's rule, which the builders (kaniko, the CNB
+	// lifecycle) follow without DetectScheme: for an RFC 1918 or loopback address,
+	// localhost or *.localhost, https first and plain http when the registry does not
+	// speak TLS (name.Registry.Scheme, transport.ping in v0.22.1).
+	HTTPFallback bool
 }
 
 // Scope is a repository scope of a token request: "repository:<name>:<a,b>".
@@ -432,10 +437,79 @@ func (rn *run) tlsConfig() *tls.Config {
 	return &tls.Config{}
 }
 
+// handshake is a TLS handshake with addr, verifying the certificate for hostname.
+func (rn *run) handshake(addr, hostname string) (*tls.Conn, error) {
+	cfg := rn.tlsConfig()
+	cfg.ServerName = hostname
+	cfg.InsecureSkipVerify = false
+	conn, err := rn.handshakeWith(addr, cfg)
+	if err == nil {
+		_ = conn.Close()
+	}
+	return conn, err
+}
+
+// handshakeWith dials as the client's transport dials (the caller's resolution of the
+// host, the platform pod's hostAliases and namespace, applies) and shakes hands.
+func (rn *run) handshakeWith(addr string, cfg *tls.Config) (*tls.Conn, error) {
+	dial := (&net.Dialer{}).DialContext
+	if t, ok := rn.verified.Transport.(*http.Transport); ok && t.DialContext != nil {
+		dial = t.DialContext
+	}
+	raw, err := dial(rn.ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(rn.ctx); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// isNotTLS: the server answered, but not with TLS (a plain-http registry).
+func isNotTLS(err error) bool {
+	var rh tls.RecordHeaderError
+	return errors.As(err, &rh)
+}
+
+// ggcrMayUseHTTP is go-containerregistry's name.Registry.Scheme() == "http" (v0.22.1
+// pkg/name/registry.go): an RFC 1918 address, localhost:<port>, *.localhost, 127.0.0.1
+// or ::1.
+func ggcrMayUseHTTP(hostname, port string) bool {
+	if ip := net.ParseIP(hostname); ip != nil {
+		for _, cidr := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} {
+			if _, block, _ := net.ParseCIDR(cidr); block.Contains(ip) {
+				return true
+			}
+		}
+		return hostname == "127.0.0.1" || hostname == "::1"
+	}
+	return (hostname == "localhost" && port != "") || strings.HasSuffix(hostname, ".localhost")
+}
+
 // chooseScheme picks the registry's base URL and clients as the platform would.
 func (rn *run) chooseScheme(ep endpoint) (string, bool) {
 	res := rn.res
 	rn.registry, rn.token = rn.verified, rn.verified
+	if !rn.reg.DetectScheme && rn.reg.HTTPFallback && ep.scheme == "" && ggcrMayUseHTTP(ep.hostname, ep.port) {
+		// https unless the registry does not speak TLS at all (a certificate it
+		// fails on fails the https ping; the http ping of a TLS server fails too).
+		port := ep.port
+		if port == "" {
+			port = "443"
+		}
+		if _, err := rn.handshake(net.JoinHostPort(ep.hostname, port), ep.hostname); err != nil && isNotTLS(err) {
+			httpPort := ep.port
+			if httpPort == "" {
+				httpPort = "80"
+			}
+			res.Scheme = "http"
+			res.Notes = append(res.Notes, fmt.Sprintf("%s does not speak TLS; as go-containerregistry does for a private address, the registry is used over plain http", ep.hostname))
+			return ep.base("http", httpPort), true
+		}
+	}
 	if !rn.reg.DetectScheme {
 		res.Scheme = ep.scheme
 		if res.Scheme == "" {
@@ -462,23 +536,7 @@ func (rn *run) chooseScheme(ep endpoint) (string, bool) {
 		port = "443"
 	}
 	addr := net.JoinHostPort(ep.hostname, port)
-	cfg := rn.tlsConfig()
-	cfg.ServerName = ep.hostname
-	cfg.InsecureSkipVerify = false
-	// Dialed as the client's transport dials: the caller's resolution of the host
-	// (the platform pod's hostAliases and namespace) applies to the handshake too.
-	dial := (&net.Dialer{}).DialContext
-	if t, ok := rn.verified.Transport.(*http.Transport); ok && t.DialContext != nil {
-		dial = t.DialContext
-	}
-	var conn *tls.Conn
-	raw, err := dial(rn.ctx, "tcp", addr)
-	if err == nil {
-		conn = tls.Client(raw, cfg)
-		if err = conn.HandshakeContext(rn.ctx); err != nil {
-			_ = raw.Close()
-		}
-	}
+	conn, err := rn.handshake(addr, ep.hostname)
 	if err == nil {
 		state := conn.ConnectionState()
 		res.ServingCertificateNotAfter = clusterprobe.ChainNotAfter(&state)

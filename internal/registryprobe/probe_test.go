@@ -584,3 +584,19 @@ func TestParseScopes(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 }
+
+// go-containerregistry's addresses that may be plain http (name.Registry.Scheme).
+func TestGGCRMayUseHTTP(t *testing.T) {
+	for _, tt := range []struct {
+		host, port string
+		want       bool
+	}{
+		{"10.1.2.3", "", true}, {"172.16.0.1", "5000", true}, {"172.32.0.1", "", false}, {"192.168.1.1", "", true},
+		{"127.0.0.1", "5000", true}, {"::1", "", true}, {"localhost", "5000", true}, {"localhost", "", false},
+		{"registry.localhost", "", true}, {"registry.example.com", "", false}, {"8.8.8.8", "", false},
+	} {
+		if got := ggcrMayUseHTTP(tt.host, tt.port); got != tt.want {
+			t.Errorf("%s:%s: %v, want %v", tt.host, tt.port, got, tt.want)
+		}
+	}
+}

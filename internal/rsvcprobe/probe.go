@@ -79,7 +79,7 @@ func (p Prober) Probe(ctx context.Context, e platformsettings.RemoteEndpoint) Re
 	var res Result
 	base, err := url.Parse(e.EndpointURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		res.Reason, res.Message = ReasonInvalidResponse, fmt.Sprintf("endpoint_url %q of %s is not an http(s) URL: the platform's requests fail before any call", e.EndpointURL, e.Name)
+		res.Reason, res.Message = v1alpha1.ReasonInvalidSettings, fmt.Sprintf("endpoint_url of %s is not an http(s) URL with a host: the platform's requests fail before any call", e.Name)
 		return res
 	}
 	metaInfo := base.ResolveReference(&url.URL{Path: "meta_info/"})
@@ -97,10 +97,10 @@ func (p Prober) Probe(ctx context.Context, e platformsettings.RemoteEndpoint) Re
 	status, body, state, err := p.get(ctx, services.String(), "Bearer "+Token(e.Iss, e.Key, now()))
 	res.ServingCertificateNotAfter = clusterprobe.ChainNotAfter(state)
 	if err != nil {
-		res.Reason, res.Message = httpprobe.Transport(ctx, err, "GET "+services.String(), "the provider's")
+		res.Reason, res.Message = httpprobe.Transport(ctx, err, "GET "+httpprobe.Redact(services), "the provider's")
 		return res
 	}
-	head := fmt.Sprintf("GET %s: %d %s", services, status, http.StatusText(status))
+	head := fmt.Sprintf("GET %s: %d %s", httpprobe.Redact(services), status, http.StatusText(status))
 	switch {
 	case status == http.StatusUnauthorized:
 		res.Reason, res.Message = v1alpha1.ReasonUnauthorized, head+": the provider does not accept the platform's token"
