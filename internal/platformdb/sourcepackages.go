@@ -54,12 +54,13 @@ var sourcePackageColumns = map[string][]string{
 // are left out; so is a module left without any other package.
 //
 // Besides information_schema, two queries per page, reading rows in proportion to the
-// page, not to the installation (at 20,000 modules a page of 100 reads about 1,100 rows:
+// page, not to the installation (at 20,000 modules a page of 100 reads about 2,100 rows:
 // TestReadLatestSourcePackagesAtScale):
 //   - modules_module is read in primary-key order from afterModuleID and stops at the
 //     limit-th module that has a package (the HAVING is checked before the LIMIT counts a
 //     row). source_origin has no index, so the modules of other origins between them are
-//     read too, each once over all the pages. The dependent subquery reaches one module's
+//     read too, each once over all the pages. Each of the two dependent subqueries (the
+//     newest package's id and its engine) reaches one module's
 //     packages through sourcectl_sourcepackage's index on module_id (Django creates it
 //     itself for the db_constraint=False foreign key of sourcectl 0001; the unique key
 //     (module_id, version) of the same migration would serve too), reads those rows only
