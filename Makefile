@@ -5,6 +5,13 @@
 # hack/envtest/*/go.mod.
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 
+# The release: stamped into the manager (--version) and its image (make image).
+VERSION ?= 0.1.0
+# make image's base and platforms; the release's are IMAGE_BASE=gcr.io/distroless/static:nonroot
+# and IMAGE_PLATFORMS=linux/amd64,linux/arm64 (pulled: needs the registry).
+IMAGE_BASE ?= minimal
+IMAGE_PLATFORMS ?= linux/amd64
+
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 
@@ -56,6 +63,9 @@ lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here, in test/helm and in th
 		cp $(LOCALBIN)/helm/go.mod $(LOCALBIN)/helm/go.sum . ; echo "go mod tidy would change test/helm/go.mod or go.sum"; exit 1; fi
 	@mkdir -p $(LOCALBIN)/versitygw && cd internal/testsupport/s3server/versitygw && cp go.mod go.sum $(LOCALBIN)/versitygw/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/versitygw/go.mod || ! cmp -s go.sum $(LOCALBIN)/versitygw/go.sum; then \
 		cp $(LOCALBIN)/versitygw/go.mod $(LOCALBIN)/versitygw/go.sum . ; echo "go mod tidy would change internal/testsupport/s3server/versitygw/go.mod or go.sum"; exit 1; fi
+	cd hack/image && go vet ./...
+	@mkdir -p $(LOCALBIN)/image-mod && cd hack/image && cp go.mod go.sum $(LOCALBIN)/image-mod/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/image-mod/go.mod || ! cmp -s go.sum $(LOCALBIN)/image-mod/go.sum; then \
+		cp $(LOCALBIN)/image-mod/go.mod $(LOCALBIN)/image-mod/go.sum . ; echo "go mod tidy would change hack/image/go.mod or go.sum"; exit 1; fi
 	$(STATICCHECK) -tags integration,compat ./...
 
 $(STATICCHECK):
@@ -92,9 +102,14 @@ promtool: ## Install promtool (Debian's prometheus package) if it is missing, fo
 HELM_TEST = cd test/helm && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest mariadb promtool ## Run every test: unit, integration (envtest + MariaDB, tag integration) and the Helm chart's.
+test: manifests generate fmt vet envtest mariadb promtool ## Run every test: unit, integration (envtest + MariaDB, tag integration), the Helm chart's and the image's.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -tags integration $(GO_TEST_FLAGS) ./...
 	$(HELM_TEST)
+	cd hack/image && go test -timeout 30m $(GO_TEST_FLAGS) ./...
+
+.PHONY: image
+image: ## Build the manager's OCI image (an OCI layout in bin/image) from Go modules, no container runtime; on a minimal local base unless IMAGE_BASE is set.
+	cd hack/image && go run . -repo ../.. -version $(VERSION) -base $(IMAGE_BASE) -platforms $(IMAGE_PLATFORMS) -out $(LOCALBIN)/image
 
 .PHONY: test-helm
 test-helm: manifests envtest ## Lint, render and install charts/paasdiag with the Helm library on envtest (first build ~1 min).

@@ -29,6 +29,10 @@ import (
 
 var scheme = runtime.NewScheme()
 
+// version is the release, stamped by the build from the Makefile's VERSION
+// (-ldflags -X main.version=...; hack/image does it for the image).
+var version = "dev"
+
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
@@ -54,10 +58,15 @@ func main() {
 	flag.IntVar(&concurrency, "concurrency", 32, "How many diagnoses are evaluated at once. An evaluation waiting on a slow target holds one for at most its timeout, so there are enough that a few hanging targets do not delay the rest.")
 	flag.IntVar(&checkConcurrency, "check-concurrency", 4, "How many checks of one diagnosis run at once.")
 	flag.StringVar(&settingsFromAllowed, "settings-from-allowed", "", "Comma-separated Deployments (namespace/name, or namespace/* for a whole namespace) whose settings diagnoses may read through spec.settingsFrom without the Deployment's own label diagnosis.paasdiag.io/settings-from=true.")
-	opts := zap.Options{}
 	flag.StringVar(&probeCAFile, "probe-ca-file", "", "PEM file of CAs, beside the system's, that the blob store, registry and remote service probes trust: those the platform's pods trust (REQUESTS_CA_BUNDLE, a private CA).")
+	printVersion := flag.Bool("version", false, "Print the version and exit.")
+	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *printVersion {
+		fmt.Println("paasdiag", version)
+		return
+	}
 	// Capped: client-go logs request and response bodies, Secrets included, from V(8).
 	ctrl.SetLogger(logging.CapVerbosity(zap.New(zap.UseFlagOptions(&opts)), logging.MaxVerbosity))
 	log := ctrl.Log.WithName("setup")

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"archive/tar"
+	"debug/elf"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+)
+
+// The image is built as `make image` builds it, on the minimal base (root, no
+// entrypoint), then opened as a client would open it.
+func TestImage(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the image's binary is linux/" + runtime.GOARCH + "; it runs only on linux")
+	}
+	base, err := baseImage("minimal", v1.Platform{OS: "linux", Architecture: runtime.GOARCH})
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseCfg, err := base.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if baseCfg.Config.User != "" || len(baseCfg.Config.Entrypoint) != 0 {
+		t.Fatalf("the test base must run as root with no entrypoint: %+v", baseCfg.Config)
+	}
+
+	out := filepath.Join(t.TempDir(), "image")
+	const version = "0.0.0-test"
+	if err := Build(Options{Repo: filepath.Join("..", ".."), Version: version, Base: "minimal", Platforms: []string{"linux/" + runtime.GOARCH}, Out: out, Ref: "ghcr.io/paasdiag/paasdiag"}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := layout.ImageIndexFromPath(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootManifest, err := root.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rootManifest.Manifests) != 1 || rootManifest.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "ghcr.io/paasdiag/paasdiag:v"+version {
+		t.Fatalf("layout index %+v", rootManifest.Manifests)
+	}
+	index, err := root.ImageIndex(rootManifest.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := index.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 || im.Manifests[0].Platform == nil || im.Manifests[0].Platform.Architecture != runtime.GOARCH {
+		t.Fatalf("image index %+v", im.Manifests)
+	}
+	img, err := index.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" {
+		t.Errorf("user %q, want 65532:65532 (non-root)", cfg.Config.User)
+	}
+	if !reflect.DeepEqual(cfg.Config.Entrypoint, []string{"/manager"}) || len(cfg.Config.Cmd) != 0 {
+		t.Errorf("entrypoint %q, cmd %q; want [/manager] and none", cfg.Config.Entrypoint, cfg.Config.Cmd)
+	}
+	if cfg.Config.Labels["org.opencontainers.image.version"] != version || cfg.OS != "linux" || cfg.Architecture != runtime.GOARCH {
+		t.Errorf("labels %v, platform %s/%s", cfg.Config.Labels, cfg.OS, cfg.Architecture)
+	}
+
+	// The binary, from the flattened filesystem as a runtime would unpack it.
+	binary := filepath.Join(t.TempDir(), "manager")
+	if err := extract(mutate.Extract(img), "manager", binary); err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("the binary is not static: it has a %s program header", p.Type)
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Errorf("the binary needs %v", libs)
+	}
+	got, err := exec.Command(binary, "--version").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(got)) != "paasdiag "+version {
+		t.Errorf("--version: %q, %v", got, err)
+	}
+	help, err := exec.Command(binary, "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(help), "-probe-ca-file") {
+		t.Errorf("--help: %v\n%s", err, help)
+	}
+}
+
+// extract writes the file name of a flattened image filesystem to dst.
+func extract(fs io.ReadCloser, name, dst string) error {
+	defer func() { _ = fs.Close() }()
+	tr := tar.NewReader(fs)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return errors.New(name + " is not in the image")
+		}
+		if err != nil {
+			return err
+		}
+		if strings.TrimPrefix(h.Name, "/") != name {
+			continue
+		}
+		if h.Mode&0o111 == 0 {
+			return errors.New(name + " is not executable in the image")
+		}
+		out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o755)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, tr); err != nil {
+			return err
+		}
+		return out.Close()
+	}
+}
