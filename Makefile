@@ -39,6 +39,8 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC, docs/api.md, the alert r
 		output:rbac:artifacts:config=config/rbac/metrics
 	go run ./hack/crddoc config/crd/bases/diagnosis.paasdiag.io_paasdiagnoses.yaml api/v1alpha1/condition_types.go > docs/api.md
 	go run ./hack/promrules > config/prometheus/prometheusrule.yaml
+	# The image's tag is the Makefile's VERSION; the chart's version follows it.
+	sed -i -E 's|(image: ghcr\.io/paasdiag/paasdiag:)v[^[:space:]]+|\1v$(VERSION)|' config/manager/manager.yaml
 	go run ./hack/chartgen -config config -out charts/paasdiag
 
 .PHONY: fmt
@@ -50,10 +52,12 @@ vet: ## Run go vet (on the integration-tagged tests too).
 	go vet -tags integration,compat ./...
 
 STATICCHECK_VERSION ?= v0.8.2
+ACTIONLINT_VERSION ?= v1.7.12
+ACTIONLINT ?= $(LOCALBIN)/actionlint-$(ACTIONLINT_VERSION)
 STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: lint
-lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here, in test/helm and in the S3 gateway pin) and staticcheck; fails on any finding.
+lint: $(STATICCHECK) $(ACTIONLINT) ## go vet, gofmt, go mod tidy (here, test/helm, hack/image, the S3 gateway pin), staticcheck and actionlint; fails on any finding.
 	go vet -tags integration,compat ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@cp go.mod go.sum $(LOCALBIN)/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/go.mod || ! cmp -s go.sum $(LOCALBIN)/go.sum; then \
@@ -67,10 +71,16 @@ lint: $(STATICCHECK) ## go vet, gofmt, go mod tidy (here, in test/helm and in th
 	@mkdir -p $(LOCALBIN)/image-mod && cd hack/image && cp go.mod go.sum $(LOCALBIN)/image-mod/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/image-mod/go.mod || ! cmp -s go.sum $(LOCALBIN)/image-mod/go.sum; then \
 		cp $(LOCALBIN)/image-mod/go.mod $(LOCALBIN)/image-mod/go.sum . ; echo "go mod tidy would change hack/image/go.mod or go.sum"; exit 1; fi
 	$(STATICCHECK) -tags integration,compat ./...
+	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yaml
 
 $(STATICCHECK):
 	GOBIN=$(LOCALBIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(LOCALBIN)/staticcheck $(STATICCHECK)
+
+# actionlint (built from Go modules) lints the GitHub workflows, which cannot run here.
+$(ACTIONLINT):
+	GOBIN=$(LOCALBIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(LOCALBIN)/actionlint $(ACTIONLINT)
 
 .PHONY: unit
 unit: ## Run the pure tests: no control plane, no database (under a minute).
@@ -107,9 +117,13 @@ test: manifests generate fmt vet envtest mariadb promtool ## Run every test: uni
 	$(HELM_TEST)
 	cd hack/image && go test -timeout 30m $(GO_TEST_FLAGS) ./...
 
+.PHONY: chart
+chart: manifests ## Package charts/paasdiag as bin/paasdiag-$(VERSION).tgz (helm package, with the Helm library).
+	cd test/helm && go run ./cmd/package -chart ../../charts/paasdiag -out $(LOCALBIN)
+
 .PHONY: image
-image: ## Build the manager's OCI image (an OCI layout in bin/image) from Go modules, no container runtime; on a minimal local base unless IMAGE_BASE is set.
-	cd hack/image && go run . -repo ../.. -version $(VERSION) -base $(IMAGE_BASE) -platforms $(IMAGE_PLATFORMS) -out $(LOCALBIN)/image
+image: ## Build the manager's OCI image (an OCI layout in bin/image) and its SBOMs (bin/sbom-<os>-<arch>.cdx.json) from Go modules, no container runtime; on a minimal local base unless IMAGE_BASE is set.
+	cd hack/image && go run . -repo ../.. -version $(VERSION) -base $(IMAGE_BASE) -platforms $(IMAGE_PLATFORMS) -out $(LOCALBIN)/image -sbom $(LOCALBIN)
 
 .PHONY: test-helm
 test-helm: manifests envtest ## Lint, render and install charts/paasdiag with the Helm library on envtest (first build ~1 min).

@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
@@ -36,9 +38,10 @@ func TestImage(t *testing.T) {
 		t.Fatalf("the test base must run as root with no entrypoint: %+v", baseCfg.Config)
 	}
 
-	out := filepath.Join(t.TempDir(), "image")
+	out, sboms := filepath.Join(t.TempDir(), "image"), t.TempDir()
 	const version = "0.0.0-test"
-	if err := Build(Options{Repo: filepath.Join("..", ".."), Version: version, Base: "minimal", Platforms: []string{"linux/" + runtime.GOARCH}, Out: out, Ref: "ghcr.io/paasdiag/paasdiag"}); err != nil {
+	if err := Build(Options{Repo: filepath.Join("..", ".."), Version: version, Base: "minimal", Platforms: []string{"linux/" + runtime.GOARCH}, Out: out,
+		Ref: "ghcr.io/paasdiag/paasdiag", SBOM: sboms}); err != nil {
 		t.Fatal(err)
 	}
 	root, err := layout.ImageIndexFromPath(out)
@@ -106,6 +109,42 @@ func TestImage(t *testing.T) {
 	help, err := exec.Command(binary, "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(help), "-probe-ca-file") {
 		t.Errorf("--help: %v\n%s", err, help)
+	}
+
+	// The SBOM lists exactly the modules of the binary in the image, as go version -m
+	// reads them from it.
+	raw, err := os.ReadFile(filepath.Join(sboms, "sbom-linux-"+runtime.GOARCH+".cdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom struct {
+		BOMFormat  string `json:"bomFormat"`
+		Components []struct {
+			Name, Version string
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &bom); err != nil || bom.BOMFormat != "CycloneDX" {
+		t.Fatalf("SBOM: %v, format %q", err, bom.BOMFormat)
+	}
+	var inSBOM []string
+	for _, c := range bom.Components {
+		inSBOM = append(inSBOM, c.Name+"@"+c.Version)
+	}
+	gov, err := exec.Command("go", "version", "-m", binary).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inBinary []string
+	for _, line := range strings.Split(string(gov), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "dep" {
+			inBinary = append(inBinary, f[1]+"@"+f[2])
+		}
+	}
+	sort.Strings(inSBOM)
+	sort.Strings(inBinary)
+	if len(inBinary) < 20 || !reflect.DeepEqual(inSBOM, inBinary) {
+		t.Errorf("the SBOM's %d modules are not the binary's %d:\nSBOM   %v\nbinary %v", len(inSBOM), len(inBinary), inSBOM, inBinary)
 	}
 }
 

@@ -49,7 +49,14 @@ type Options struct {
 	Out string
 	// Ref names the image in the layout's index (org.opencontainers.image.ref.name).
 	Ref string
+	// SBOM, if set, is a directory where each platform's binary gets its CycloneDX
+	// SBOM, sbom-<os>-<arch>.cdx.json, made by cyclonedx-gomod from the binary's own
+	// build information (the modules linked into it, as `go version -m` lists them).
+	SBOM string
 }
+
+// CycloneDXGomod makes the SBOMs, built from Go modules.
+const CycloneDXGomod = "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0"
 
 func main() {
 	var o Options
@@ -60,6 +67,7 @@ func main() {
 	flag.StringVar(&platforms, "platforms", "linux/amd64", "comma-separated os/arch")
 	flag.StringVar(&o.Out, "out", "bin/image", "the OCI image layout to write")
 	flag.StringVar(&o.Ref, "ref", "ghcr.io/paasdiag/paasdiag", "the image's repository; the tag is v<version>")
+	flag.StringVar(&o.SBOM, "sbom", "", "a directory for each platform's CycloneDX SBOM of the manager (none if empty)")
 	flag.Parse()
 	o.Platforms = strings.Split(platforms, ",")
 	if err := Build(o); err != nil {
@@ -102,6 +110,11 @@ func build(o Options, platform v1.Platform) (v1.Image, error) {
 	binary, err := compile(o, platform)
 	if err != nil {
 		return nil, err
+	}
+	if o.SBOM != "" {
+		if err := sbom(binary, filepath.Join(o.SBOM, fmt.Sprintf("sbom-%s-%s.cdx.json", platform.OS, platform.Architecture))); err != nil {
+			return nil, fmt.Errorf("SBOM: %w", err)
+		}
 	}
 	layer, err := binaryLayer(binary)
 	if err != nil {
@@ -154,6 +167,30 @@ func compile(o Options, platform v1.Platform) ([]byte, error) {
 		return nil, fmt.Errorf("go build: %w", err)
 	}
 	return os.ReadFile(out)
+}
+
+// sbom writes the CycloneDX SBOM of a binary, from its build information.
+func sbom(binary []byte, out string) error {
+	dir, err := os.MkdirTemp("", "paasdiag-sbom-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	bin := filepath.Join(dir, "manager")
+	if err := os.WriteFile(bin, binary, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "run", CycloneDXGomod, "bin", "-json", "-output", out, bin)
+	cmd.Dir = dir // outside any module: go run pkg@version
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return nil
 }
 
 // binaryLayer is a layer holding the binary at /manager, root-owned, 0755, with a fixed
