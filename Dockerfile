@@ -1,5 +1,8 @@
 # The manager image: a static binary on a distroless base, running as non-root.
 FROM golang:1.26 AS build
+# The Makefile's VERSION (docker build --build-arg VERSION=...); make image is the
+# release's build and stamps it itself.
+ARG VERSION=dev
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -9,7 +12,7 @@ COPY config/ config/
 COPY controllers/ controllers/
 COPY internal/ internal/
 COPY main.go ./
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /manager .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /manager .
 
 FROM gcr.io/distroless/static:nonroot
 COPY --from=build /manager /manager

@@ -67,7 +67,7 @@ lint: $(STATICCHECK) $(ACTIONLINT) ## go vet, gofmt, go mod tidy (here, test/hel
 		cp $(LOCALBIN)/helm/go.mod $(LOCALBIN)/helm/go.sum . ; echo "go mod tidy would change test/helm/go.mod or go.sum"; exit 1; fi
 	@mkdir -p $(LOCALBIN)/versitygw && cd internal/testsupport/s3server/versitygw && cp go.mod go.sum $(LOCALBIN)/versitygw/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/versitygw/go.mod || ! cmp -s go.sum $(LOCALBIN)/versitygw/go.sum; then \
 		cp $(LOCALBIN)/versitygw/go.mod $(LOCALBIN)/versitygw/go.sum . ; echo "go mod tidy would change internal/testsupport/s3server/versitygw/go.mod or go.sum"; exit 1; fi
-	cd hack/image && go vet ./...
+	cd hack/image && go vet ./... && $(STATICCHECK) ./...
 	@mkdir -p $(LOCALBIN)/image-mod && cd hack/image && cp go.mod go.sum $(LOCALBIN)/image-mod/ && go mod tidy && if ! cmp -s go.mod $(LOCALBIN)/image-mod/go.mod || ! cmp -s go.sum $(LOCALBIN)/image-mod/go.sum; then \
 		cp $(LOCALBIN)/image-mod/go.mod $(LOCALBIN)/image-mod/go.sum . ; echo "go mod tidy would change hack/image/go.mod or go.sum"; exit 1; fi
 	$(STATICCHECK) -tags integration,compat ./...
@@ -148,8 +148,8 @@ bench: envtest build ## Run the benchmarks and print a table (see docs/performan
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager binary.
-	go build -o $(LOCALBIN)/manager .
+build: ## Build the manager binary (--version: the Makefile's VERSION).
+	go build -ldflags "-X main.version=$(VERSION)" -o $(LOCALBIN)/manager .
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster of the current kubeconfig.

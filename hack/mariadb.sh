@@ -15,7 +15,9 @@ mariadbd_bin() { command -v mariadbd || command -v mysqld || ls /usr/sbin/mariad
 
 case "${1:-}" in
 install)
-	if [ -n "$(mariadbd_bin)" ]; then
+	# The start below needs MariaDB's server and mariadb-install-db (a machine with
+	# MySQL's mysqld alone, as GitHub's runners have, still installs MariaDB).
+	if [ -n "$(mariadbd_bin)" ] && command -v mariadb-install-db >/dev/null; then
 		exit 0
 	fi
 	echo "mariadb: installing mariadb-server from Debian's packages"

@@ -118,7 +118,10 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bom struct {
-		BOMFormat  string `json:"bomFormat"`
+		BOMFormat string `json:"bomFormat"`
+		Metadata  struct {
+			Component struct{ Name string } `json:"component"`
+		} `json:"metadata"`
 		Components []struct {
 			Name, Version string
 		} `json:"components"`
@@ -134,12 +137,23 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// dep lines, each replaced by its => line when a replace directive applies (the
+	// SBOM names what was built); the mod line is the main module, the SBOM's subject.
 	var inBinary []string
+	mainModule := ""
 	for _, line := range strings.Split(string(gov), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "dep" {
+		switch {
+		case len(f) >= 2 && f[0] == "mod":
+			mainModule = f[1]
+		case len(f) >= 3 && f[0] == "dep":
 			inBinary = append(inBinary, f[1]+"@"+f[2])
+		case len(f) >= 3 && f[0] == "=>" && len(inBinary) > 0:
+			inBinary[len(inBinary)-1] = f[1] + "@" + f[2]
 		}
+	}
+	if mainModule != "github.com/paasdiag/paasdiag" || bom.Metadata.Component.Name != mainModule {
+		t.Errorf("the binary's main module %q, the SBOM's subject %q: want github.com/paasdiag/paasdiag", mainModule, bom.Metadata.Component.Name)
 	}
 	sort.Strings(inSBOM)
 	sort.Strings(inBinary)
